@@ -1,0 +1,263 @@
+package dev.spanheap;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The spans of one size class that have free slots, and the exchange of slots between those spans
+ * and the thread caches; Go's {@code mcentral}. A thread cache takes slots in batches
+ * ({@link #refill}) and gives them back in batches ({@link #giveBack}); a span that fills up leaves
+ * the partial list, and a span whose last slot comes back returns to the {@link PageHeap} at once.
+ *
+ * <p>Departure from Go: Go's mcache holds a whole span per class and the garbage collector sweeps;
+ * with explicit frees from any thread, moving slot batches (as TCMalloc's central free lists do)
+ * keeps a freed slot usable by the freeing thread at once and needs no remote-free queue.
+ *
+ * <p>Synchronization: everything here, and the slot fields of this class's spans, are guarded by
+ * {@link #lock}. Lock order: a central-list lock, then the page heap lock.
+ */
+final class CentralList {
+
+    /** Poison written over a freed slot in checked mode. */
+    static final long POISON = 0xDEADBEEFDEADBEEFL;
+
+    final int sizeClass;
+    final ReentrantLock lock = new ReentrantLock();
+    private final PageHeap pageHeap;
+    private final MemorySegment memory;
+    private final long memoryBase;
+
+    /** Head of the intrusive list of spans with at least one free slot, lowest address not implied. */
+    private Span partialHead;
+
+    // Counters, guarded by the lock.
+    long spans;
+    /** Slots marked allocated in this class's spans (live objects plus slots held by thread caches). */
+    long allocatedSlots;
+    long refillsFromPartial;
+    long refillsFromNewSpan;
+    long slotsRefilled;
+    long slotsGivenBack;
+    long doubleFreesDetected;
+    /** Checked mode: slots found written after free, kept allocated and never handed out again. */
+    long quarantinedSlots;
+    /** Checked mode: allocations and frees that went straight to this list. */
+    long directAllocations;
+    long directFrees;
+
+    CentralList(int sizeClass, PageHeap pageHeap, MemorySegment memory, long memoryBase) {
+        this.sizeClass = sizeClass;
+        this.pageHeap = pageHeap;
+        this.memory = memory;
+        this.memoryBase = memoryBase;
+    }
+
+    /**
+     * Moves up to {@code count} free slots into {@code dest[offset ..]}, each address tagged with
+     * bit 0 set when the slot is known to be zero. Returns how many it moved, which is at least
+     * one; takes a new span from the page heap when no partial span is left.
+     */
+    int refill(long[] dest, int offset, int count) {
+        lock.lock();
+        try {
+            boolean newSpan = false;
+            int moved = 0;
+            while (moved < count) {
+                Span span = partialHead;
+                if (span == null) {
+                    if (moved > 0) {
+                        break;
+                    }
+                    span = newSpan();
+                    newSpan = true;
+                }
+                while (moved < count && !span.isFull()) {
+                    int slot = span.takeSlot();
+                    long address = span.slotAddress(slot);
+                    dest[offset + moved++] = span.takeIsZero(slot) ? address | 1 : address;
+                }
+                if (span.isFull()) {
+                    unlinkPartial(span);
+                }
+            }
+            allocatedSlots += moved;
+            slotsRefilled += moved;
+            if (newSpan) {
+                refillsFromNewSpan++;
+            } else {
+                refillsFromPartial++;
+            }
+            return moved;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Takes back {@code count} slots from {@code addresses[offset ..]} (tag bits ignored). A slot
+     * that is already free is a double free that slipped past a thread cache: it is skipped and
+     * counted, and the heap stays consistent.
+     */
+    void giveBack(long[] addresses, int offset, int count) {
+        lock.lock();
+        try {
+            for (int i = 0; i < count; i++) {
+                long address = addresses[offset + i] & ~1L;
+                Span span = pageHeap.spanAt(address);
+                int slot = span == null || span.sizeClass != sizeClass ? -1 : span.slotOf(address);
+                if (slot < 0 || !span.isAllocated(slot)) {
+                    doubleFreesDetected++;
+                    continue;
+                }
+                returnSlot(span, slot);
+            }
+            slotsGivenBack += count;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Checked mode: one slot straight from the spans, its poison verified; returns the address. */
+    long allocateChecked() {
+        lock.lock();
+        try {
+            Span span = partialHead;
+            boolean fresh = span == null;
+            if (fresh) {
+                span = newSpan();
+            }
+            int slot = span.takeSlot();
+            boolean zero = span.takeIsZero(slot);
+            if (span.isFull()) {
+                unlinkPartial(span);
+            }
+            allocatedSlots++;
+            if (fresh) {
+                refillsFromNewSpan++;
+            } else {
+                refillsFromPartial++;
+            }
+            long address = span.slotAddress(slot);
+            long bit = 1L << slot;
+            if ((span.poisoned[slot >>> 6] & bit) != 0) {
+                span.poisoned[slot >>> 6] &= ~bit;
+                long broken = firstUnpoisoned(address, span.slotSize);
+                if (broken >= 0) {
+                    // Quarantine: the slot stays allocated and is never handed out again.
+                    quarantinedSlots++;
+                    throw Errors.writeAfterFree(address, span.slotSize, broken,
+                            memory.get(ValueLayout.JAVA_LONG_UNALIGNED, address - memoryBase + broken));
+                }
+            }
+            directAllocations++;
+            return zero ? address | 1 : address;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Checked mode: frees one slot, catching every double free, and poisons it. */
+    void freeChecked(long address, Span span, int slot) {
+        lock.lock();
+        try {
+            if (pageHeap.spanAt(address) != span || !span.isAllocated(slot)) {
+                throw Errors.doubleFree("free", address, span);
+            }
+            MemorySegment slotMemory = memory.asSlice(address - memoryBase, span.slotSize);
+            for (long off = 0; off + 8 <= span.slotSize; off += 8) {
+                slotMemory.set(ValueLayout.JAVA_LONG_UNALIGNED, off, POISON);
+            }
+            span.poisoned[slot >>> 6] |= 1L << slot;
+            directFrees++;
+            returnSlot(span, slot);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Checked mode: the offset of the first word of a poisoned slot that lost its poison, or -1. */
+    long firstUnpoisoned(long address, int slotSize) {
+        for (long off = 0; off + 8 <= slotSize; off += 8) {
+            if (memory.get(ValueLayout.JAVA_LONG_UNALIGNED, address - memoryBase + off) != POISON) {
+                return off;
+            }
+        }
+        return -1;
+    }
+
+    /** Whether {@code slot} of {@code span} is allocated, read under the lock. */
+    boolean isAllocated(Span span, int slot) {
+        lock.lock();
+        try {
+            return pageHeap.spanAt(span.start) == span && span.isAllocated(slot);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void returnSlot(Span span, int slot) {
+        boolean wasFull = span.isFull();
+        span.returnSlot(slot);
+        allocatedSlots--;
+        if (span.allocatedSlots == 0) {
+            if (!wasFull) {
+                unlinkPartial(span);
+            }
+            spans--;
+            pageHeap.freeSmallSpan(span);
+        } else if (wasFull) {
+            linkPartial(span);
+        }
+    }
+
+    private Span newSpan() {
+        Span span = pageHeap.allocateSmallSpan(sizeClass);
+        spans++;
+        linkPartial(span);
+        return span;
+    }
+
+    private void linkPartial(Span span) {
+        span.previousPartial = null;
+        span.nextPartial = partialHead;
+        if (partialHead != null) {
+            partialHead.previousPartial = span;
+        }
+        partialHead = span;
+        span.inPartialList = true;
+    }
+
+    private void unlinkPartial(Span span) {
+        if (span.previousPartial != null) {
+            span.previousPartial.nextPartial = span.nextPartial;
+        } else {
+            partialHead = span.nextPartial;
+        }
+        if (span.nextPartial != null) {
+            span.nextPartial.previousPartial = span.previousPartial;
+        }
+        span.previousPartial = null;
+        span.nextPartial = null;
+        span.inPartialList = false;
+    }
+
+    /** Checks the partial list against the spans' own state, holding the lock; null if all is well. */
+    String verify() {
+        lock.lock();
+        try {
+            int listed = 0;
+            for (Span s = partialHead; s != null; s = s.nextPartial) {
+                if (!s.inPartialList || s.isFull() || s.sizeClass != sizeClass) {
+                    return "class " + sizeClass + ": partial list holds " + s + " with " + s.allocatedSlots + "/" + s.capacity;
+                }
+                if (++listed > spans) {
+                    return "class " + sizeClass + ": partial list is longer than the " + spans + " spans (a cycle?)";
+                }
+            }
+            return null;
+        } finally {
+            lock.unlock();
+        }
+    }
+}

@@ -1,0 +1,74 @@
+package dev.spanheap;
+
+/**
+ * One 64 MiB arena of the heap: its page-to-span table, the boundary tags of its free runs, and
+ * which of its pages may hold non-zero bytes; Go's {@code heapArena}. Allocator metadata lives
+ * here on the Java heap, never inside the arena's memory.
+ *
+ * <p>Synchronization: every field is written under the page heap lock. {@link #spans} is also read
+ * without the lock on the free slow path, which then checks what it found under a lock.
+ */
+final class HeapArena {
+
+    static final int SHIFT = 26;
+    static final long BYTES = 1L << SHIFT;
+    static final int PAGES = (int) (BYTES >>> SizeClasses.PAGE_SHIFT);
+
+    final int index;
+    final long base;
+    /** Page index (from the heap's base) of this arena's first page. */
+    final long firstPage;
+
+    /** The in-use span covering each page, or null for a free page. */
+    final Span[] spans = new Span[PAGES];
+    /** Length of the free run starting at this page, else 0. */
+    final int[] freeRunAtStart = new int[PAGES];
+    /** Length of the free run ending at this page, else 0. */
+    final int[] freeRunAtEnd = new int[PAGES];
+    /** When the free run starting at this page was freed (System.nanoTime), for the scavenger. */
+    final long[] freeRunSince = new long[PAGES];
+    /** One bit per page: 1 = may hold non-zero bytes (used since it was mapped or last released). */
+    final long[] dirty = new long[PAGES / 64];
+
+    HeapArena(int index, long base, long firstPage) {
+        this.index = index;
+        this.base = base;
+        this.firstPage = firstPage;
+    }
+
+    /** Counts the dirty pages among {@code [page, page + count)} (arena-local page numbers). */
+    int countDirty(int page, int count) {
+        int total = 0;
+        int end = page + count;
+        while (page < end) {
+            int word = page >>> 6;
+            int bit = page & 63;
+            int take = Math.min(64 - bit, end - page);
+            long mask = take == 64 ? -1L : ((1L << take) - 1) << bit;
+            total += Long.bitCount(dirty[word] & mask);
+            page += take;
+        }
+        return total;
+    }
+
+    /** Sets ({@code value} true) or clears the dirty bits of {@code [page, page + count)}. */
+    void setDirty(int page, int count, boolean value) {
+        int end = page + count;
+        while (page < end) {
+            int word = page >>> 6;
+            int bit = page & 63;
+            int take = Math.min(64 - bit, end - page);
+            long mask = take == 64 ? -1L : ((1L << take) - 1) << bit;
+            if (value) {
+                dirty[word] |= mask;
+            } else {
+                dirty[word] &= ~mask;
+            }
+            page += take;
+        }
+    }
+
+    boolean isDirty(int page) {
+        return (dirty[page >>> 6] & (1L << page)) != 0;
+    }
+}

@@ -1,0 +1,109 @@
+package dev.spanheap;
+
+import java.util.List;
+
+/**
+ * A snapshot of a heap's statistics, in the spirit of Go's {@code runtime.MemStats} and jemalloc's
+ * {@code stats.*}. Counters of other threads' caches are read without stopping them, so a
+ * snapshot taken while other threads allocate is approximate; taken at rest it is exact (the tests
+ * compare it with a full recount).
+ *
+ * <p>Byte figures, from the largest to the smallest:
+ * {@code reservedBytes >= heldBytes >= spanBytes >= allocatedBytes}; memory held from the OS is
+ * {@code heldBytes = spanBytes + retainedFreeBytes + dedicatedBytes}.
+ *
+ * @param liveObjects             objects allocated and not yet freed (small, large and dedicated)
+ * @param allocatedBytes          bytes behind live objects: slot sizes, whole pages of large
+ *                                objects, whole mappings of dedicated ones
+ * @param reservedBytes           address space mapped for arenas plus dedicated mappings
+ * @param arenas                  64 MiB arenas mapped
+ * @param heldBytes               memory held from the OS, the figure {@code maxHeapBytes} limits
+ * @param maxHeapBytes            the limit ({@code Long.MAX_VALUE} if none)
+ * @param spanBytes               pages in spans (small and large)
+ * @param freePageBytes           pages in free runs (retained or released)
+ * @param retainedFreeBytes       free pages that may still be resident (not yet released)
+ * @param releasedBytes           free pages known to be zero and not resident (never used, or released)
+ * @param releasedBytesTotal      bytes released to the OS with MADV_DONTNEED since creation
+ * @param residentEstimateBytes   upper estimate of resident memory: held minus nothing the heap knows
+ *                                to be absent (pages in spans, retained free pages, mappings)
+ * @param cachedBytes             free slots held in thread caches
+ * @param freeSlotBytes           free slots in small spans, outside caches
+ * @param largestFreeRunBytes     the longest free run: the largest request servable without a new arena
+ * @param freeRuns                number of free runs
+ * @param smallSpans              spans cut into slots
+ * @param largeObjects            live objects of whole pages (over 32 KiB, within an arena)
+ * @param largeObjectBytes        pages of live large objects
+ * @param largeRequestedBytes     bytes asked for by live large objects
+ * @param dedicatedObjects        live objects in their own mapping (larger than an arena)
+ * @param dedicatedBytes          bytes mapped for them
+ * @param totalAllocations        allocations since creation
+ * @param totalFrees              frees since creation
+ * @param allocationsFromCache    small allocations served by a thread cache without help
+ * @param allocationsFromCentral  small allocations that refilled a cache from a central list's partial span
+ * @param allocationsFromNewSpan  small allocations that needed a new span from the page heap
+ * @param allocationsFromPageHeap large objects carved from free pages
+ * @param arenaReservations       arenas mapped (each one a 64 MiB mmap)
+ * @param threadCaches            thread caches in use (per platform thread, plus those shared by virtual threads)
+ * @param doubleFreesDetected     double frees caught after the fact (default mode) and skipped
+ * @param sizeClasses             per size class, only classes that have been used
+ */
+public record HeapStats(
+        long liveObjects,
+        long allocatedBytes,
+        long reservedBytes,
+        int arenas,
+        long heldBytes,
+        long maxHeapBytes,
+        long spanBytes,
+        long freePageBytes,
+        long retainedFreeBytes,
+        long releasedBytes,
+        long releasedBytesTotal,
+        long residentEstimateBytes,
+        long cachedBytes,
+        long freeSlotBytes,
+        long largestFreeRunBytes,
+        long freeRuns,
+        long smallSpans,
+        long largeObjects,
+        long largeObjectBytes,
+        long largeRequestedBytes,
+        long dedicatedObjects,
+        long dedicatedBytes,
+        long totalAllocations,
+        long totalFrees,
+        long allocationsFromCache,
+        long allocationsFromCentral,
+        long allocationsFromNewSpan,
+        long allocationsFromPageHeap,
+        long arenaReservations,
+        long threadCaches,
+        long doubleFreesDetected,
+        List<SizeClassStats> sizeClasses) {
+
+    public HeapStats {
+        sizeClasses = List.copyOf(sizeClasses);
+    }
+
+    /**
+     * Internal fragmentation of small objects: the share of slot bytes in small spans that is not
+     * behind a live object (free slots, cached slots and the span tails), from 0 to 1.
+     */
+    public double smallFragmentation() {
+        long spanned = 0;
+        long live = 0;
+        for (SizeClassStats c : sizeClasses) {
+            spanned += c.spanBytes();
+            live += c.liveBytes();
+        }
+        return spanned == 0 ? 0 : 1.0 - (double) live / spanned;
+    }
+
+    /**
+     * External fragmentation of free pages: {@code 1 - largestFreeRun / freePages}, 0 when all free
+     * pages form one run (or there are none), near 1 when they are scattered in small runs.
+     */
+    public double externalFragmentation() {
+        return freePageBytes == 0 ? 0 : 1.0 - (double) largestFreeRunBytes / freePageBytes;
+    }
+}

@@ -1,0 +1,179 @@
+package dev.spanheap;
+
+import java.time.Duration;
+
+/**
+ * How a {@link SpanHeap} is set up. Immutable; build one with {@link #builder()}.
+ *
+ * <pre>{@code
+ * SpanHeap heap = SpanHeap.create(SpanHeapConfig.builder()
+ *         .maxHeapBytes(1L << 30)   // hard limit on memory held from the OS
+ *         .checked(true)            // catch every double free and writes after free
+ *         .build());
+ * }</pre>
+ */
+public final class SpanHeapConfig {
+
+    /** Default size of the virtual address range a heap reserves for its arenas: 256 GiB. */
+    public static final long DEFAULT_ADDRESS_SPACE_BYTES = 256L << 30;
+
+    private static final SpanHeapConfig DEFAULTS = builder().build();
+
+    private final long maxHeapBytes;
+    private final boolean checked;
+    private final long addressSpaceBytes;
+    private final boolean scavengerEnabled;
+    private final double scavengerRetainRatio;
+    private final Duration scavengerDelay;
+    private final boolean registerMXBean;
+    private final String name;
+
+    private SpanHeapConfig(Builder b) {
+        this.maxHeapBytes = b.maxHeapBytes;
+        this.checked = b.checked;
+        this.addressSpaceBytes = b.addressSpaceBytes;
+        this.scavengerEnabled = b.scavengerEnabled;
+        this.scavengerRetainRatio = b.scavengerRetainRatio;
+        this.scavengerDelay = b.scavengerDelay;
+        this.registerMXBean = b.registerMXBean;
+        this.name = b.name;
+    }
+
+    /** A builder preset to the defaults. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The default configuration: no limit, unchecked, scavenger on, no MXBean. */
+    public static SpanHeapConfig defaults() {
+        return DEFAULTS;
+    }
+
+    /** Hard limit on bytes held from the OS (see {@link Builder#maxHeapBytes}); {@code Long.MAX_VALUE} if none. */
+    public long maxHeapBytes() { return maxHeapBytes; }
+
+    /** Whether checked mode is on (see {@link Builder#checked}). */
+    public boolean checked() { return checked; }
+
+    /** Bytes of virtual address space reserved for arenas (see {@link Builder#addressSpaceBytes}). */
+    public long addressSpaceBytes() { return addressSpaceBytes; }
+
+    /** Whether the background scavenger runs. */
+    public boolean scavengerEnabled() { return scavengerEnabled; }
+
+    /** Free memory the scavenger lets the heap retain, as a fraction of the memory in use. */
+    public double scavengerRetainRatio() { return scavengerRetainRatio; }
+
+    /** How long free pages must stay unused before the scavenger releases them. */
+    public Duration scavengerDelay() { return scavengerDelay; }
+
+    /** Whether the heap registers a {@code BufferPoolMXBean} with the platform MBean server. */
+    public boolean registerMXBean() { return registerMXBean; }
+
+    /** The heap's name, shown in reports and as the MXBean's pool name. */
+    public String name() { return name; }
+
+    @Override
+    public String toString() {
+        return "SpanHeapConfig[name=" + name + ", maxHeapBytes=" + maxHeapBytes + ", checked=" + checked
+                + ", addressSpaceBytes=" + addressSpaceBytes + ", scavenger=" + scavengerEnabled
+                + ", retainRatio=" + scavengerRetainRatio + ", scavengerDelay=" + scavengerDelay
+                + ", mxbean=" + registerMXBean + "]";
+    }
+
+    /** Builds a {@link SpanHeapConfig}; every setter checks its argument at once. */
+    public static final class Builder {
+        private long maxHeapBytes = Long.MAX_VALUE;
+        private boolean checked;
+        private long addressSpaceBytes = DEFAULT_ADDRESS_SPACE_BYTES;
+        private boolean scavengerEnabled = true;
+        private double scavengerRetainRatio = 0.10;
+        private Duration scavengerDelay = Duration.ofSeconds(1);
+        private boolean registerMXBean;
+        private String name = "spanheap";
+
+        private Builder() {
+        }
+
+        /**
+         * Hard limit on memory held from the OS: pages in use by spans, free pages not yet
+         * released, and dedicated mappings. An allocation that would pass it first makes the heap
+         * release free pages, then fails with {@link OutOfMemoryError}.
+         */
+        public Builder maxHeapBytes(long bytes) {
+            if (bytes <= 0) {
+                throw new IllegalArgumentException("maxHeapBytes must be positive, was " + bytes);
+            }
+            this.maxHeapBytes = bytes;
+            return this;
+        }
+
+        /**
+         * Checked mode: no thread caches; every free is checked against its span's bitmap (so every
+         * double free is caught), and freed slots are filled with a poison pattern that is checked
+         * when the slot is handed out again (so a write after free is caught then, and by
+         * verification). Slower; meant for tests and debugging.
+         */
+        public Builder checked(boolean checked) {
+            this.checked = checked;
+            return this;
+        }
+
+        /**
+         * Virtual address space reserved (PROT_NONE, not committed) for arenas: a multiple of the
+         * 64 MiB arena size, from 64 MiB to 64 TiB. Objects larger than an arena are mapped
+         * separately and do not count against it.
+         */
+        public Builder addressSpaceBytes(long bytes) {
+            long arena = 64L << 20;
+            if (bytes < arena || bytes > (64L << 40) || bytes % arena != 0) {
+                throw new IllegalArgumentException("addressSpaceBytes must be a multiple of 64 MiB between 64 MiB and 64 TiB, was " + bytes);
+            }
+            this.addressSpaceBytes = bytes;
+            return this;
+        }
+
+        /** Turns the background scavenger on (the default) or off. */
+        public Builder scavengerEnabled(boolean enabled) {
+            this.scavengerEnabled = enabled;
+            return this;
+        }
+
+        /** Free memory retained over what is in use before the scavenger releases, as a fraction (default 0.10, as Go). */
+        public Builder scavengerRetainRatio(double ratio) {
+            if (!(ratio >= 0 && ratio <= 100)) {
+                throw new IllegalArgumentException("scavengerRetainRatio must be between 0 and 100, was " + ratio);
+            }
+            this.scavengerRetainRatio = ratio;
+            return this;
+        }
+
+        /** How long free pages stay unused before the scavenger releases them (default 1 s). */
+        public Builder scavengerDelay(Duration delay) {
+            if (delay == null || delay.isNegative()) {
+                throw new IllegalArgumentException("scavengerDelay must be zero or positive, was " + delay);
+            }
+            this.scavengerDelay = delay;
+            return this;
+        }
+
+        /** Registers a {@code java.nio:type=BufferPool,name=<name>} MXBean for the heap (default off). */
+        public Builder registerMXBean(boolean register) {
+            this.registerMXBean = register;
+            return this;
+        }
+
+        /** The heap's name, used in reports and for the MXBean (default {@code spanheap}). */
+        public Builder name(String name) {
+            if (name == null || name.isBlank()) {
+                throw new IllegalArgumentException("name must not be blank");
+            }
+            this.name = name;
+            return this;
+        }
+
+        public SpanHeapConfig build() {
+            return new SpanHeapConfig(this);
+        }
+    }
+}

@@ -1,0 +1,8 @@
+/**
+ * SpanHeap: a Go-style off-heap memory allocator on the Foreign Function &amp; Memory API.
+ * Only {@code dev.spanheap} is exported; every structure behind it is package-private.
+ */
+module dev.spanheap {
+    exports dev.spanheap;
+    requires java.management;
+}
