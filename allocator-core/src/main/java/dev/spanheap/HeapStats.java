@@ -46,6 +46,7 @@ import java.util.List;
  * @param threadCaches            thread caches in use (per platform thread, plus those shared by virtual threads)
  * @param doubleFreesDetected     double frees caught after the fact (default mode) and skipped
  * @param sizeClasses             per size class, only classes that have been used
+ * @param stack                   the thread stacks behind {@link SpanHeap#newConfinedArena()}
  */
 public record HeapStats(
         long liveObjects,
@@ -79,7 +80,8 @@ public record HeapStats(
         long arenaReservations,
         long threadCaches,
         long doubleFreesDetected,
-        List<SizeClassStats> sizeClasses) {
+        List<SizeClassStats> sizeClasses,
+        StackStats stack) {
 
     public HeapStats {
         sizeClasses = List.copyOf(sizeClasses);

@@ -94,6 +94,7 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
 
     private volatile boolean closed;
     private final Scavenger scavenger;
+    private final ThreadStacks stacks;
 
     private SpanHeap(SpanHeapConfig config) {
         this.config = config;
@@ -112,6 +113,7 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
             sharedCaches[i] = new ThreadCache(null);
         }
         this.scavenger = config.scavengerEnabled() ? new Scavenger(this) : null;
+        this.stacks = new ThreadStacks(this);
     }
 
     /** A heap with the {@linkplain SpanHeapConfig#defaults() default configuration}. */
@@ -256,6 +258,17 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         }
         PageHeap.DedicatedMapping mapping = pages.dedicatedAt(address);
         return MemorySegment.ofAddress(address).reinterpret(byteSize, mapping.scope(), null);
+    }
+
+    // ================================================================ stack frames
+
+    /**
+     * A drop-in for {@link Arena#ofConfined()} whose memory comes from the current thread's stack
+     * of chunks: allocation bumps a pointer, and closing the innermost arena pops its frame.
+     */
+    public Arena newConfinedArena() {
+        checkOpen("newConfinedArena");
+        return stacks.newArena();
     }
 
     // ================================================================ free
@@ -579,6 +592,17 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
 
     // ================================================================ statistics and checks
 
+    /** A human-readable report of the heap's statistics (like jemalloc's malloc_stats_print). */
+    public String report() {
+        return HeapReport.render(this, stats());
+    }
+
+    /** Writes a self-contained SVG picture of every arena's pages, coloured by state, to {@code path}. */
+    public void heapMap(java.nio.file.Path path) {
+        checkOpen("heapMap");
+        HeapReport.writeHeapMap(this, path);
+    }
+
     /** A snapshot of the heap's statistics (exact when no other thread is using the heap). */
     public HeapStats stats() {
         checkOpen("stats");
@@ -682,7 +706,8 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
                     pages.arenaReservations,
                     threadCaches,
                     doubleFrees,
-                    classes);
+                    classes,
+                    stacks.stats());
         } finally {
             pages.lock.unlock();
         }
@@ -828,6 +853,7 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         if (scavenger != null) {
             scavenger.stop();
         }
+        stacks.close();
         memoryArena.close();
         pages.unmapAll();
     }
