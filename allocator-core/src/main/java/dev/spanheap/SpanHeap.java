@@ -490,7 +490,7 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         }
     }
 
-    /** Gives back the caches of threads that have ended. */
+    /** Gives back the caches, and the stacks of frames, of threads that have ended. */
     void reclaimDeadCaches() {
         registryLock.lock();
         try {
@@ -498,6 +498,7 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         } finally {
             registryLock.unlock();
         }
+        stacks.reclaimDead();
     }
 
     private void reclaimDeadCachesLocked() {
@@ -844,10 +845,15 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
 
     /**
      * Closes the heap: every segment it returned becomes inaccessible and all its memory is
-     * unmapped. Must not race with other calls on the heap; a second call does nothing.
+     * unmapped. Must not race with other calls on the heap; a second call does nothing. Stack
+     * arenas ({@link #newConfinedArena()}) still open on the calling thread are closed; if another
+     * live thread has one open, this throws {@link IllegalStateException} and the heap stays open.
      */
     @Override
     public void close() {
+        if (!closed) {
+            stacks.checkClosable();
+        }
         registryLock.lock();
         try {
             if (closed) {
@@ -879,5 +885,9 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
     // Package-private views for the scavenger and the tests.
     PageHeap pageHeap() {
         return pages;
+    }
+
+    ThreadStacks threadStacks() {
+        return stacks;
     }
 }

@@ -1,0 +1,323 @@
+package dev.spanheap;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+
+/**
+ * One thread's stack of frames for {@link SpanHeap#newConfinedArena()}: a list of chunks taken
+ * from the heap, a bump pointer ({@link #top}) and the innermost open frame. The Go analogue is a
+ * goroutine's stack, except that it is made of chunks instead of being copied when it grows. See
+ * {@link ThreadStacks} for the overview and {@code docs/design.md} ("The stack") for the rules.
+ *
+ * <p><b>Chunks.</b> Chunk {@code k} is {@code 8 KiB << k} bytes, capped at 64 KiB, allocated with
+ * {@link SpanHeap#allocate} (so 8, 16 and 32 KiB chunks are small slots, 64 KiB ones whole pages).
+ * {@link #chunkBase}{@code [k]} is its address. Chunks {@code 0..current} hold frames; chunk
+ * {@code current + 1}, if held, is a spare (kept so that a frame that straddles a chunk boundary in
+ * a loop does not take and return a chunk each time); no more are held once the frames above have
+ * popped.
+ *
+ * <p><b>Invariants</b> (checked by {@link #verify}):
+ * <ul>
+ * <li>{@code chunkBase[current] <= top <= limit == chunkBase[current] + chunkBytes(current)};</li>
+ * <li>for {@code k < current}, {@code chunkTop[k]} is where chunk k's frames end;
+ *     {@code usedBelow == sum of (chunkTop[k] - chunkBase[k])};</li>
+ * <li><b>clean above the top</b>: every byte from {@link #top} to the end of the current chunk,
+ *     from {@code chunkTop[k]} to the end of each lower chunk, and of every spare chunk, is zero. So
+ *     allocation never clears; popping a frame clears what its frames used, in one call.</li>
+ * <li>the innermost frame is open; frames below it may be closed (closed out of LIFO order) and
+ *     are popped together with the last open frame above them.</li>
+ * </ul>
+ *
+ * <p>Synchronization: every field except the final ones is written by the owner thread only.
+ * {@link #depth} is published with release stores so that the heap's close can tell whether
+ * another thread has frames open; the counters are read racily by statistics.
+ */
+final class FrameStack {
+
+    static final int FIRST_CHUNK_SHIFT = 13;
+    static final int LARGEST_CHUNK_SHIFT = 16;
+    static final long FIRST_CHUNK_BYTES = 1L << FIRST_CHUNK_SHIFT;
+    /** Requests larger than this go to the heap and are freed when their arena closes. */
+    static final long LARGEST_STACK_REQUEST = 16 << 10;
+    /** Alignments larger than this go to the heap (chunks are aligned to 8 KiB). */
+    static final long LARGEST_STACK_ALIGNMENT = 4096;
+
+    private static final VarHandle DEPTH;
+
+    static {
+        try {
+            DEPTH = MethodHandles.lookup().findVarHandle(FrameStack.class, "depth", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    final Thread owner;
+    final ThreadStacks stacks;
+    /** The heap's first address: windows of frames start there. */
+    final long base;
+
+    // Owner thread only.
+    long top;
+    long limit;
+    StackFrameArena innermost;
+    long[] chunkBase = new long[4];
+    long[] chunkTop = new long[4];
+    /** Chunks held (in use and spare). Owner only; read racily by statistics. */
+    int chunkCount;
+    int current = -1;
+    long currentBase;
+    long usedBelow;
+
+    /** Open frames, including those closed out of order and not yet popped. Owner writes (release), others read (acquire). */
+    @SuppressWarnings("unused")
+    private int depth;
+
+    // Counters: owner writes, statistics read racily.
+    long framesOpened;
+    long fallbackAllocations;
+    long outOfOrderCloses;
+    long highWaterBytes;
+    /** Bytes of the chunks held, kept with chunkCount. */
+    long chunkBytesHeld;
+
+    FrameStack(Thread owner, ThreadStacks stacks) {
+        this.owner = owner;
+        this.stacks = stacks;
+        this.base = stacks.base;
+    }
+
+    static long chunkBytes(int index) {
+        return 1L << Math.min(FIRST_CHUNK_SHIFT + index, LARGEST_CHUNK_SHIFT);
+    }
+
+    int depth() {
+        return (int) DEPTH.getAcquire(this);
+    }
+
+    /** Bytes handed out by frames on this stack now (owner, or racy). */
+    long bytesInUse() {
+        return current < 0 ? 0 : usedBelow + (top - currentBase);
+    }
+
+    // ================================================================ open
+
+    /** Opens a frame on top of the stack: a new JDK confined arena gives it its scope. */
+    StackFrameArena open() {
+        if (chunkCount == 0) {
+            takeFirstChunk();
+        }
+        StackFrameArena frame = new StackFrameArena(this, Arena.ofConfined(), innermost, current, top);
+        innermost = frame;
+        DEPTH.setRelease(this, (int) DEPTH.get(this) + 1);
+        framesOpened++;
+        return frame;
+    }
+
+    private void takeFirstChunk() {
+        long address = stacks.takeChunk(0);
+        addChunk(address, 0);
+        current = 0;
+        currentBase = address;
+        top = address;
+        limit = address + FIRST_CHUNK_BYTES;
+        usedBelow = 0;
+    }
+
+    private void addChunk(long address, int index) {
+        if (index == chunkBase.length) {
+            chunkBase = java.util.Arrays.copyOf(chunkBase, index * 2);
+            chunkTop = java.util.Arrays.copyOf(chunkTop, index * 2);
+        }
+        chunkBase[index] = address;
+        chunkCount = index + 1;
+        chunkBytesHeld += chunkBytes(index);
+    }
+
+    // ================================================================ allocate (slow paths)
+
+    /**
+     * Moves the top to the next chunk (taking one from the heap if no spare is held) until a
+     * request of {@code byteSize} at {@code alignmentMask + 1} fits; returns its address. The
+     * caller checked that the request is at most {@link #LARGEST_STACK_REQUEST} and the alignment at
+     * most {@link #LARGEST_STACK_ALIGNMENT}, so a chunk of at least 16 KiB always fits it.
+     */
+    long allocateInNextChunk(long byteSize, long alignmentMask) {
+        while (true) {
+            chunkTop[current] = top;
+            usedBelow += top - currentBase;
+            current++;
+            if (current == chunkCount) {
+                addChunk(stacks.takeChunk(current), current);
+            }
+            currentBase = chunkBase[current];
+            top = currentBase;
+            limit = currentBase + chunkBytes(current);
+            long start = (top + alignmentMask) & ~alignmentMask;
+            long end = start + byteSize;
+            if (end <= limit) {
+                top = end;
+                return start;
+            }
+        }
+    }
+
+    // ================================================================ close
+
+    /**
+     * Pops {@code frame}, which was the innermost and has just been closed, together with every
+     * frame below it that was closed out of order; clears the memory they used and gives idle
+     * chunks back.
+     */
+    void pop(StackFrameArena frame) {
+        long inUse = usedBelow + (top - currentBase);
+        if (inUse > highWaterBytes) {
+            highWaterBytes = inUse;
+        }
+        int popped = 1;
+        StackFrameArena lowest = frame;
+        while (lowest.parent != null && lowest.parent.closed) {
+            lowest = lowest.parent;
+            popped++;
+        }
+        innermost = lowest.parent;
+        int newDepth = (int) DEPTH.get(this) - popped;
+        DEPTH.setRelease(this, newDepth);
+        if (stacks.heapClosed()) {
+            return; // the chunks are unmapped: nothing to clear or give back
+        }
+        if (lowest.startChunk == current) {
+            long start = lowest.startTop;
+            stacks.clear(start, top - start);
+            top = start;
+        } else {
+            unwindAcrossChunks(lowest.startChunk, lowest.startTop);
+        }
+        if (newDepth == 0 && owner.isVirtual()) {
+            giveBackAllChunks();
+        }
+    }
+
+    /** Pops to {@code (chunk, address)} from a higher chunk: clears every chunk above, keeps one spare. */
+    private void unwindAcrossChunks(int chunk, long address) {
+        stacks.clear(currentBase, top - currentBase);
+        for (int k = current - 1; k > chunk; k--) {
+            stacks.clear(chunkBase[k], chunkTop[k] - chunkBase[k]);
+        }
+        stacks.clear(address, chunkTop[chunk] - address);
+        current = chunk;
+        currentBase = chunkBase[chunk];
+        top = address;
+        limit = currentBase + chunkBytes(chunk);
+        long below = 0;
+        for (int k = 0; k < chunk; k++) {
+            below += chunkTop[k] - chunkBase[k];
+        }
+        usedBelow = below;
+        for (int k = chunkCount - 1; k > current + 1; k--) {
+            stacks.giveChunk(chunkBase[k], k);
+            chunkBytesHeld -= chunkBytes(k);
+            chunkCount = k;
+        }
+    }
+
+    /** A virtual thread's stack holds no chunk between frames (its outermost frame just popped). */
+    private void giveBackAllChunks() {
+        for (int k = chunkCount - 1; k >= 0; k--) {
+            stacks.giveChunk(chunkBase[k], k);
+        }
+        chunkCount = 0;
+        chunkBytesHeld = 0;
+        current = -1;
+        currentBase = top = limit = usedBelow = 0;
+    }
+
+    /** Marks a frame closed out of LIFO order; its memory is popped with the frames above it. */
+    void closedOutOfOrder() {
+        outOfOrderCloses++;
+    }
+
+    /**
+     * Gives every chunk back to the heap: the owner has ended (its open frames, if any, are confined
+     * to a thread that no longer runs, so no one can reach their memory). Called with the owner dead.
+     */
+    void reclaim() {
+        for (StackFrameArena frame = innermost; frame != null; frame = frame.parent) {
+            frame.freeFallbacksOfEndedOwner();
+        }
+        for (int k = chunkCount - 1; k >= 0; k--) {
+            stacks.giveChunk(chunkBase[k], k);
+        }
+        chunkCount = 0;
+        chunkBytesHeld = 0;
+        current = -1;
+        innermost = null;
+    }
+
+    /** Closes the scopes of the owner's open frames; the heap is closing (owner thread only). */
+    void closeOpenFrames() {
+        for (StackFrameArena frame = innermost; frame != null; frame = frame.parent) {
+            frame.closeScopeForHeapClose();
+        }
+        innermost = null;
+        DEPTH.setRelease(this, 0);
+    }
+
+    // ================================================================ invariants
+
+    /** The first broken invariant of this stack, or null. Owner thread only, heap open. */
+    String verify() {
+        if (chunkCount == 0) {
+            return current == -1 && innermost == null ? null
+                    : "stack of " + owner + " holds no chunk but has current chunk " + current + " or open frames";
+        }
+        if (current < 0 || current >= chunkCount || chunkCount > current + 2) {
+            return "stack of " + owner + ": current chunk " + current + " of " + chunkCount + " held";
+        }
+        if (currentBase != chunkBase[current] || top < currentBase || limit != currentBase + chunkBytes(current) || top > limit) {
+            return "stack of " + owner + ": top " + Errors.hex(top) + " outside chunk " + current + " at "
+                    + Errors.hex(chunkBase[current]) + " (" + chunkBytes(current) + " bytes)";
+        }
+        long below = 0;
+        for (int k = 0; k < current; k++) {
+            below += chunkTop[k] - chunkBase[k];
+            long dirty = stacks.firstNonZero(chunkTop[k], chunkBase[k] + chunkBytes(k) - chunkTop[k]);
+            if (dirty >= 0) {
+                return "stack of " + owner + ": chunk " + k + " is not zero above its top " + Errors.hex(chunkTop[k]) + " at offset " + dirty;
+            }
+        }
+        if (below != usedBelow) {
+            return "stack of " + owner + ": usedBelow " + usedBelow + " but chunks below hold " + below;
+        }
+        long dirty = stacks.firstNonZero(top, limit - top);
+        if (dirty >= 0) {
+            return "stack of " + owner + ": memory above the top " + Errors.hex(top) + " is not zero at offset " + dirty;
+        }
+        for (int k = current + 1; k < chunkCount; k++) {
+            dirty = stacks.firstNonZero(chunkBase[k], chunkBytes(k));
+            if (dirty >= 0) {
+                return "stack of " + owner + ": spare chunk " + k + " is not zero at offset " + dirty;
+            }
+        }
+        int frames = 0;
+        for (StackFrameArena frame = innermost; frame != null; frame = frame.parent) {
+            frames++;
+            if (frame == innermost && frame.closed) {
+                return "stack of " + owner + ": the innermost frame is closed";
+            }
+            if (frame.startChunk > current || (frame.startChunk == current && frame.startTop > top)) {
+                return "stack of " + owner + ": a frame starts above the top";
+            }
+        }
+        if (frames != depth()) {
+            return "stack of " + owner + ": " + frames + " frames linked, depth " + depth();
+        }
+        return null;
+    }
+
+    MemorySegment window(Arena scope) {
+        return stacks.window(scope);
+    }
+}
