@@ -248,7 +248,7 @@ final class FrameStack {
             frame.freeFallbacksOfEndedOwner();
         }
         for (int k = chunkCount - 1; k >= 0; k--) {
-            stacks.giveChunk(chunkBase[k], k);
+            stacks.heap.freeAddress(chunkBase[k]); // not to the pool: leaked frames may have left it dirty
         }
         chunkCount = 0;
         chunkBytesHeld = 0;
