@@ -265,10 +265,11 @@ final class ThreadStacks {
         if (stack == null || stack.owner != thread) {
             stack = others.get();
         }
-        String problem = stack == null ? null : stack.verify();
-        if (problem != null) {
-            return problem;
-        }
+        return stack == null ? null : stack.verify();
+    }
+
+    /** Checks that every pooled chunk is clean. Exact only while no other thread opens arenas. */
+    String verifyPooledChunks() {
         for (int i = 0; i < POOL_SLOTS; i++) {
             long address = cleanChunks.get(i);
             if (address != 0) {
