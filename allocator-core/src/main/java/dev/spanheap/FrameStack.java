@@ -1,7 +1,6 @@
 package dev.spanheap;
 
 import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 
@@ -55,9 +54,9 @@ final class FrameStack {
     }
 
     final Thread owner;
+    /** Whether the owner is a virtual thread: its stack gives every chunk back between frames. */
+    private final boolean virtual;
     final ThreadStacks stacks;
-    /** The heap's first address: windows of frames start there. */
-    final long base;
 
     // Owner thread only.
     long top;
@@ -85,8 +84,8 @@ final class FrameStack {
 
     FrameStack(Thread owner, ThreadStacks stacks) {
         this.owner = owner;
+        this.virtual = owner.isVirtual();
         this.stacks = stacks;
-        this.base = stacks.base;
     }
 
     static long chunkBytes(int index) {
@@ -195,7 +194,7 @@ final class FrameStack {
         } else {
             unwindAcrossChunks(lowest.startChunk, lowest.startTop);
         }
-        if (newDepth == 0 && owner.isVirtual()) {
+        if (newDepth == 0 && virtual) {
             giveBackAllChunks();
         }
     }
@@ -315,9 +314,5 @@ final class FrameStack {
             return "stack of " + owner + ": " + frames + " frames linked, depth " + depth();
         }
         return null;
-    }
-
-    MemorySegment window(Arena scope) {
-        return stacks.window(scope);
     }
 }

@@ -20,7 +20,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * <li>Open: {@code table[threadId & 4095]} with an owner check finds the stack (a miss goes to
  *     {@link #stackSlow}); a JDK confined arena and a {@link StackFrameArena} are created and
  *     linked as the innermost frame. No lock, no atomic instruction.</li>
- * <li>Allocate: bump the top, compare with the chunk's limit, slice the frame's window. Memory
+ * <li>Allocate: bump the top, compare with the chunk's limit, reinterpret the address into the
+ *     frame's scope. Memory
  *     above the top is kept zero, so nothing is cleared here.</li>
  * <li>Close the innermost frame: close the JDK arena, clear {@code [frame start, top)} with one
  *     fill, move the top back. A frame closed out of order is only marked; it is popped when the
@@ -46,8 +47,7 @@ final class ThreadStacks {
     private static final int POOL_PROBES = 8;
 
     final SpanHeap heap;
-    final long base;
-    private final long rangeBytes;
+    private final long base;
     /** The heap's address range with no scope: only for clearing chunks this class holds. */
     private final MemorySegment raw;
 
@@ -74,8 +74,7 @@ final class ThreadStacks {
     ThreadStacks(SpanHeap heap) {
         this.heap = heap;
         this.base = heap.pageHeap().base;
-        this.rangeBytes = heap.pageHeap().addressSpaceBytes;
-        this.raw = MemorySegment.ofAddress(base).reinterpret(rangeBytes);
+        this.raw = MemorySegment.ofAddress(base).reinterpret(heap.pageHeap().addressSpaceBytes);
     }
 
     // ================================================================ open
@@ -150,11 +149,6 @@ final class ThreadStacks {
             }
         }
         heap.freeAddress(address);
-    }
-
-    /** A window over the heap's range in {@code scope}: the frame's segments are slices of it. */
-    MemorySegment window(Arena scope) {
-        return MemorySegment.ofAddress(base).reinterpret(rangeBytes, scope, null);
     }
 
     void clear(long address, long byteSize) {

@@ -50,6 +50,7 @@ public class ScopedArenaBenchmark {
     private SpanHeap heap;
     private MethodHandle strlen;
     private long base;
+    private MemorySegment raw;
 
     @Setup(Level.Trial)
     public void setUp() {
@@ -60,6 +61,7 @@ public class ScopedArenaBenchmark {
         try (Arena warm = heap.newConfinedArena()) {
             base = warm.allocate(8).address();
         }
+        raw = MemorySegment.ofAddress(base).reinterpret(8192);
     }
 
     @TearDown(Level.Trial)
@@ -184,6 +186,20 @@ public class ScopedArenaBenchmark {
         try (Arena arena = Arena.ofConfined()) {
             bh.consume(MemorySegment.ofAddress(base).reinterpret(1L << 36, arena, null).asSlice(64, 64));
         }
+    }
+
+    /** The alternative to a window: each allocation reinterpreted into the arena's scope on its own. */
+    @Benchmark
+    public void floorJdkOpenReinterpretEachClose(Blackhole bh) {
+        try (Arena arena = Arena.ofConfined()) {
+            bh.consume(MemorySegment.ofAddress(base + 64).reinterpret(64, arena, null));
+        }
+    }
+
+    /** The clear a 64-byte frame costs when it pops (a fill of a scope-less slice). */
+    @Benchmark
+    public void floorFill64() {
+        raw.asSlice(64, 64).fill((byte) 0);
     }
 
     /** A stack arena opened and closed with no allocation. */
