@@ -145,12 +145,13 @@ final class FrameStack {
      */
     long allocateInNextChunk(long byteSize, long alignmentMask) {
         while (true) {
+            if (current + 1 == chunkCount) {
+                // Before anything moves: if the heap refuses (OutOfMemoryError), the stack is unchanged.
+                addChunk(stacks.takeChunk(chunkCount), chunkCount);
+            }
             chunkTop[current] = top;
             usedBelow += top - currentBase;
             current++;
-            if (current == chunkCount) {
-                addChunk(stacks.takeChunk(current), current);
-            }
             currentBase = chunkBase[current];
             top = currentBase;
             limit = currentBase + chunkBytes(current);
@@ -184,13 +185,13 @@ final class FrameStack {
         innermost = lowest.parent;
         int newDepth = (int) DEPTH.get(this) - popped;
         DEPTH.setRelease(this, newDepth);
-        if (stacks.heapClosed()) {
-            return; // the chunks are unmapped: nothing to clear or give back
-        }
+        // No closed-heap check: a closed heap has no open frame left (see ThreadStacks#close).
         if (lowest.startChunk == current) {
             long start = lowest.startTop;
-            stacks.clear(start, top - start);
-            top = start;
+            if (start != top) {
+                stacks.clear(start, top - start);
+                top = start;
+            }
         } else {
             unwindAcrossChunks(lowest.startChunk, lowest.startTop);
         }

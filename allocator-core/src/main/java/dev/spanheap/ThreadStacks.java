@@ -166,10 +166,6 @@ final class ThreadStacks {
         return -1;
     }
 
-    boolean heapClosed() {
-        return closed;
-    }
-
     // ================================================================ ended threads
 
     /** Gives back the chunks of stacks whose threads have ended. */

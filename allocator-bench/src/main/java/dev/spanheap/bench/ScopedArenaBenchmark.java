@@ -202,6 +202,23 @@ public class ScopedArenaBenchmark {
         raw.asSlice(64, 64).fill((byte) 0);
     }
 
+    /** Holder that lives long (old generation): what a thread's stack object is. */
+    static final class OldHolder {
+        Object innermost;
+    }
+
+    private final OldHolder holder = new OldHolder();
+
+    /** DIAGNOSTIC: the floor plus storing the young arena into a long-lived object (a GC write barrier). */
+    @Benchmark
+    public void floorJdkOpenStoreClose(Blackhole bh) {
+        try (Arena arena = Arena.ofConfined()) {
+            holder.innermost = arena;
+            bh.consume(arena);
+        }
+        holder.innermost = null;
+    }
+
     /** A stack arena opened and closed with no allocation. */
     @Benchmark
     public void stackOpenClose(Blackhole bh) {
