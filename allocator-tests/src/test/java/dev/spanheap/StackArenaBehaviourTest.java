@@ -337,6 +337,36 @@ class StackArenaBehaviourTest {
         }
     }
 
+    @Test
+    void aStackThatCannotGrowUnderTheLimitStaysConsistent() {
+        SpanHeapConfig config = SpanHeapConfig.builder().maxHeapBytes(1 << 20).scavengerEnabled(false).build();
+        try (SpanHeap heap = SpanHeap.create(config)) {
+            int served = 0;
+            OutOfMemoryError refused = null;
+            try (Arena arena = heap.newConfinedArena()) {
+                try {
+                    for (int i = 0; i < 1000; i++) {
+                        arena.allocate(10_000).set(ValueLayout.JAVA_INT, 0, i);
+                        served++;
+                    }
+                } catch (OutOfMemoryError e) {
+                    refused = e;
+                }
+                assertNotNull(refused, "1000 x 10 kB cannot fit under a 1 MiB limit");
+                assertTrue(served > 50, "served " + served + " before the limit");
+                assertNull(heap.threadStacks().verifyCurrentThread(), "the failed growth left the stack as it was");
+                assertEquals(16, arena.allocate(16).byteSize(), "the arena still serves what fits");
+            }
+            StackStats stack = heap.stats().stack();
+            assertEquals(0, stack.openFrames());
+            assertEquals(2, stack.chunks());
+            verify(heap);
+            try (Arena again = heap.newConfinedArena()) {
+                assertEquals(0, again.allocate(10_000).get(ValueLayout.JAVA_LONG, 9992));
+            }
+        }
+    }
+
     /** Live heap objects that are stack chunks (held or pooled) after every frame closed. */
     private static long stackChunksOnly(SpanHeap heap) {
         StackStats stack = heap.stats().stack();
