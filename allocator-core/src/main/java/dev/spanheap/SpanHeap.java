@@ -845,9 +845,9 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
 
     /**
      * Closes the heap: every segment it returned becomes inaccessible and all its memory is
-     * unmapped. Must not race with other calls on the heap; a second call does nothing. Stack
-     * arenas ({@link #newConfinedArena()}) still open on the calling thread are closed; if another
-     * live thread has one open, this throws {@link IllegalStateException} and the heap stays open.
+     * unmapped. Must not race with other calls on the heap; a second call does nothing. While a
+     * live thread (the caller included) has a stack arena ({@link #newConfinedArena()}) open, this
+     * throws {@link IllegalStateException} naming it, and the heap stays open.
      */
     @Override
     public void close() {

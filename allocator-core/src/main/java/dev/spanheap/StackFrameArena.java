@@ -2,7 +2,6 @@ package dev.spanheap;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.util.Arrays;
 
 /**
  * A frame on a thread's {@link FrameStack}, handed to the caller as a confined {@link Arena}
@@ -18,7 +17,8 @@ import java.util.Arrays;
  * <p><b>Allocation.</b> Only the innermost frame bumps the top. A request larger than
  * {@link FrameStack#LARGEST_STACK_REQUEST}, aligned to more than
  * {@link FrameStack#LARGEST_STACK_ALIGNMENT}, or made while an inner frame is open, is served by
- * the heap, tied to this frame's scope and freed when the frame closes ({@link #fallbacks}).
+ * the heap, tied to this frame's scope and freed when the frame closes
+ * ({@link FrameStack#addFallback}).
  *
  * <p>Synchronization: owner thread only (every method checks the caller first).
  */
@@ -27,34 +27,30 @@ final class StackFrameArena implements Arena {
     final FrameStack stack;
     /** The JDK arena lending its scope; closed with the frame. */
     private final Arena scopeArena;
-    /** The frame below this one, or null. */
-    final StackFrameArena parent;
-    /** Where this frame starts: the chunk index and the top when it was opened. */
-    final int startChunk;
-    final long startTop;
+    /** This frame's depth index on its stack: it is the innermost frame while {@code index == stack.depth - 1} and it is open. */
+    final int index;
     /** Owner only. */
     boolean closed;
-    /** Addresses of heap allocations to free on close ({@code fallbackCount} used). Owner only. */
-    private long[] fallbacks;
-    private int fallbackCount;
 
-    StackFrameArena(FrameStack stack, Arena scopeArena, StackFrameArena parent, int startChunk, long startTop) {
+    StackFrameArena(FrameStack stack, Arena scopeArena, int index) {
         this.stack = stack;
         this.scopeArena = scopeArena;
-        this.parent = parent;
-        this.startChunk = startChunk;
-        this.startTop = startTop;
+        this.index = index;
+    }
+
+    private boolean isInnermost(FrameStack s) {
+        return index == s.depth - 1 && !closed;
     }
 
     /**
      * Allocates {@code byteSize} zero-filled bytes aligned to {@code byteAlignment}. The fast path:
-     * owner and innermost checks, one add and mask, one compare with the chunk's limit, one slice.
+     * owner and innermost checks, one add and mask, one compare with the chunk's limit, one reinterpret.
      */
     @Override
     public MemorySegment allocate(long byteSize, long byteAlignment) {
         FrameStack s = stack;
         long alignmentMask = byteAlignment - 1;
-        if (Thread.currentThread() == s.owner && s.innermost == this
+        if (Thread.currentThread() == s.owner && isInnermost(s)
                 && Long.compareUnsigned(byteSize, FrameStack.LARGEST_STACK_REQUEST) <= 0
                 && Long.compareUnsigned(alignmentMask, FrameStack.LARGEST_STACK_ALIGNMENT - 1) <= 0
                 && (byteAlignment & alignmentMask) == 0) {
@@ -88,18 +84,12 @@ final class StackFrameArena implements Arena {
             throw Errors.badAlignment("stack arena allocate", byteAlignment);
         }
         FrameStack s = stack;
-        if (s.innermost == this && byteSize <= FrameStack.LARGEST_STACK_REQUEST
+        if (isInnermost(s) && byteSize <= FrameStack.LARGEST_STACK_REQUEST
                 && byteAlignment <= FrameStack.LARGEST_STACK_ALIGNMENT) {
             return segmentAt(s.allocateInNextChunk(byteSize, byteAlignment - 1), byteSize);
         }
         MemorySegment fromHeap = s.stacks.heap.allocate(byteSize, byteAlignment);
-        if (fallbacks == null) {
-            fallbacks = new long[4];
-        } else if (fallbackCount == fallbacks.length) {
-            fallbacks = Arrays.copyOf(fallbacks, fallbackCount * 2);
-        }
-        fallbacks[fallbackCount++] = fromHeap.address();
-        s.fallbackAllocations++;
+        s.addFallback(fromHeap.address(), index);
         return fromHeap.reinterpret(scopeArena, null);
     }
 
@@ -130,37 +120,13 @@ final class StackFrameArena implements Arena {
         closed = true;
         scopeArena.close();
         FrameStack s = stack;
-        if (fallbackCount != 0) {
-            freeFallbacks();
+        if (s.fallbackCount != 0) {
+            s.freeFallbacksOf(index);
         }
-        if (s.innermost == this) {
-            s.pop(this);
+        if (index == s.depth - 1) {
+            s.pop(index);
         } else {
-            s.closedOutOfOrder();
-        }
-    }
-
-    private void freeFallbacks() {
-        SpanHeap heap = stack.stacks.heap;
-        if (!heap.isClosed()) {
-            for (int i = 0; i < fallbackCount; i++) {
-                heap.freeAddress(fallbacks[i]);
-            }
-        }
-        fallbackCount = 0;
-    }
-
-    /** The owner ended with this frame open: its heap allocations go back (no one can reach them). */
-    void freeFallbacksOfEndedOwner() {
-        freeFallbacks();
-    }
-
-    /** The heap is closing on the owner thread: make the segments inaccessible; the memory goes with the heap. */
-    void closeScopeForHeapClose() {
-        if (!closed) {
-            closed = true;
-            scopeArena.close();
-            fallbackCount = 0;
+            s.closedOutOfOrder(index);
         }
     }
 

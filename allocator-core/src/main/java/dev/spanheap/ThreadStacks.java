@@ -18,8 +18,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * <h2>Open, allocate, close</h2>
  * <ol>
  * <li>Open: {@code table[threadId & 4095]} with an owner check finds the stack (a miss goes to
- *     {@link #stackSlow}); a JDK confined arena and a {@link StackFrameArena} are created and
- *     linked as the innermost frame. No lock, no atomic instruction.</li>
+ *     {@link #stackSlow}); a JDK confined arena and a {@link StackFrameArena} are created, and
+ *     the top is recorded at the next depth index. No lock, no atomic instruction, no reference
+ *     stored into a long-lived object.</li>
  * <li>Allocate: bump the top, compare with the chunk's limit, reinterpret the address into the
  *     frame's scope. Memory
  *     above the top is kept zero, so nothing is cleared here.</li>
@@ -273,16 +274,16 @@ final class ThreadStacks {
     }
 
     /**
-     * Refuses to let the heap close while a live thread other than the caller has stack arenas
-     * open: their segments point into memory the close would unmap.
+     * Refuses to let the heap close while a live thread (the caller included) has stack arenas
+     * open: their segments point into memory the close would unmap, and the heap keeps no
+     * reference to frames with which to close their scopes (see {@link FrameStack}).
      */
     void checkClosable() {
-        Thread me = Thread.currentThread();
         lock.lock();
         try {
             for (FrameStack stack : registered) {
                 int open = stack.depth();
-                if (stack.owner != me && open > 0 && stack.owner.isAlive()) {
+                if (open > 0 && stack.owner.isAlive()) {
                     throw new IllegalStateException("close: " + stack.owner + " has " + open
                             + " stack arenas open; they must be closed before the heap");
                 }
@@ -292,17 +293,11 @@ final class ThreadStacks {
         }
     }
 
-    /** The heap is closing: closes the caller's open frames; every chunk goes with the heap's memory. */
+    /** The heap is closing (no live thread has a frame open): every chunk goes with the heap's memory. */
     void close() {
         lock.lock();
         try {
             closed = true;
-            Thread me = Thread.currentThread();
-            for (FrameStack stack : registered) {
-                if (stack.owner == me) {
-                    stack.closeOpenFrames();
-                }
-            }
         } finally {
             lock.unlock();
         }
