@@ -31,7 +31,9 @@ import org.openjdk.jmh.infra.Blackhole;
  * <p>Cases: one allocation of 64 B and of 4 KiB; five allocations of mixed sizes; a realistic
  * call ({@code strlen} of a string copied into the arena). The {@code floor*} cases take the
  * stack arena apart: a bare JDK confined arena opened and closed (the scope every frame must
- * borrow), then the same plus the one reinterpret a frame does, then plus one slice.
+ * borrow); the same plus one segment reinterpreted into its scope (three ways: a window, a window
+ * and a slice, the address alone); a 64-byte clear; the cost of a GC write barrier; and a stack
+ * arena opened and closed with no allocation.
  *
  * <p>Run: {@code java -jar allocator-bench/target/benchmarks.jar ScopedArena -f 1 -wi 3 -i 5}.
  */
@@ -209,7 +211,11 @@ public class ScopedArenaBenchmark {
 
     private final OldHolder holder = new OldHolder();
 
-    /** DIAGNOSTIC: the floor plus storing the young arena into a long-lived object (a GC write barrier). */
+    /**
+     * The floor plus one store of the young arena into a long-lived object: what G1's post-write
+     * barrier costs per frame if a stack links its frames as objects (why {@code FrameStack} keeps
+     * primitive arrays instead).
+     */
     @Benchmark
     public void floorJdkOpenStoreClose(Blackhole bh) {
         try (Arena arena = Arena.ofConfined()) {
