@@ -55,6 +55,8 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
     private static final int CACHE_INDEX_BITS = 12;
     private static final int CACHE_INDEX_MASK = (1 << CACHE_INDEX_BITS) - 1;
     private static final long MAX_ALIGNMENT = 1L << 62;
+    /** From this size on, {@link #allocate} clears with libc's memset instead of {@code MemorySegment.fill}. */
+    private static final long ZERO_WITH_MEMSET_FROM = 256;
 
     /** {@code SLOT_AREA_END[c]}: bytes of a class-c span covered by slots; a slot starts below it. */
     private static final long[] SLOT_AREA_END = new long[SizeClasses.CLASS_COUNT];
@@ -146,9 +148,14 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
     @Override
     public MemorySegment allocate(long byteSize, long byteAlignment) {
         long tagged = allocateTagged(byteSize, byteAlignment);
-        MemorySegment segment = segmentOf(tagged & ~1L, byteSize);
+        long address = tagged & ~1L;
+        MemorySegment segment = segmentOf(address, byteSize);
         if ((tagged & 1) == 0) {
-            segment.fill((byte) 0);
+            if (byteSize < ZERO_WITH_MEMSET_FROM) {
+                segment.fill((byte) 0);
+            } else {
+                OsMemory.zero(address, byteSize);
+            }
         }
         return segment;
     }
