@@ -745,12 +745,20 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         if (problem != null) {
             throw new IllegalStateException("invariant broken: " + problem);
         }
+        // The registry lock comes before the central locks: snapshot the caches first.
+        List<ThreadCache> owned;
+        registryLock.lock();
+        try {
+            owned = new ArrayList<>(ownedCaches);
+        } finally {
+            registryLock.unlock();
+        }
         for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
             centrals[c].lock.lock();
         }
         pages.lock.lock();
         try {
-            problem = verifyLocked();
+            problem = verifyLocked(owned);
         } finally {
             pages.lock.unlock();
             for (int c = SizeClasses.CLASS_COUNT - 1; c >= 1; c--) {
@@ -762,7 +770,7 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         }
     }
 
-    private String verifyLocked() {
+    private String verifyLocked(List<ThreadCache> cachesToVerify) {
         long[] slotsInSpans = new long[SizeClasses.CLASS_COUNT];
         long[] spanCount = new long[SizeClasses.CLASS_COUNT];
         String[] problem = new String[1];
@@ -801,13 +809,7 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
             }
         }
         Set<Long> cached = new HashSet<>();
-        List<ThreadCache> all = new ArrayList<>();
-        registryLock.lock();
-        try {
-            all.addAll(ownedCaches);
-        } finally {
-            registryLock.unlock();
-        }
+        List<ThreadCache> all = new ArrayList<>(cachesToVerify);
         all.addAll(List.of(sharedCaches));
         long[] cachedPerClass = new long[SizeClasses.CLASS_COUNT];
         for (ThreadCache cache : all) {
