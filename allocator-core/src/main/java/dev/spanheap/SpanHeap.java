@@ -108,7 +108,7 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         this.memoryScope = memory.scope();
         this.centrals = new CentralList[SizeClasses.CLASS_COUNT];
         for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
-            centrals[c] = new CentralList(c, pages, memory, base);
+            centrals[c] = new CentralList(c, pages, memory, base, checked);
         }
         this.sharedCaches = new ThreadCache[Math.max(2, 2 * Runtime.getRuntime().availableProcessors())];
         for (int i = 0; i < sharedCaches.length; i++) {
@@ -240,7 +240,7 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
             throw Errors.badAlignment("allocate", byteAlignment);
         }
         long alignPages = Math.max(1, byteAlignment >>> SizeClasses.PAGE_SHIFT);
-        long pageCount = (byteSize + SizeClasses.PAGE_MASK) >>> SizeClasses.PAGE_SHIFT;
+        long pageCount = Math.max(1, (byteSize + SizeClasses.PAGE_MASK) >>> SizeClasses.PAGE_SHIFT);
         if (byteSize <= HeapArena.BYTES && pageCount + alignPages - 1 <= HeapArena.PAGES) {
             Span span = pages.allocateLarge(byteSize, (int) pageCount, (int) alignPages);
             return span.needsZero ? span.start : span.start | 1;
@@ -543,8 +543,16 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         }
     }
 
-    /** Flushes what can be flushed safely from this thread: its own cache, dead threads' caches, and the shared caches. */
+    /**
+     * Flushes what can be flushed safely from this thread: its own cache, dead threads' caches, and
+     * the shared caches; in checked mode, also returns the empty spans the central lists kept.
+     */
     void flushReachableCaches() {
+        if (checked) {
+            for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
+                centrals[c].releaseEmptySpans();
+            }
+        }
         flushCurrentThreadCache();
         reclaimDeadCaches();
         for (ThreadCache shared : sharedCaches) {
