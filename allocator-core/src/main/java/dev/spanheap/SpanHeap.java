@@ -97,6 +97,8 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
     private volatile boolean closed;
     private final Scavenger scavenger;
     private final ThreadStacks stacks;
+    /** The registered MXBean, or null (see {@link SpanHeapConfig#registerMXBean()}). */
+    private final HeapBufferPool bufferPool;
 
     private SpanHeap(SpanHeapConfig config) {
         this.config = config;
@@ -116,6 +118,13 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         }
         this.scavenger = config.scavengerEnabled() ? new Scavenger(this) : null;
         this.stacks = new ThreadStacks(this);
+        try {
+            this.bufferPool = config.registerMXBean() ? HeapBufferPool.register(this) : null;
+        } catch (RuntimeException e) {
+            memoryArena.close();
+            pages.unmapAll();
+            throw e;
+        }
     }
 
     /** A heap with the {@linkplain SpanHeapConfig#defaults() default configuration}. */
@@ -590,19 +599,28 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         }
         reclaimDeadCaches();
         long inUse;
+        long held;
         pages.lock.lock();
         try {
             inUse = (pages.pagesInSpans << SizeClasses.PAGE_SHIFT) + pages.dedicatedBytes;
+            held = pages.heldBytes();
         } finally {
             pages.lock.unlock();
         }
         long retain = (long) (inUse * config.scavengerRetainRatio());
+        long minIdleNanos = config.scavengerDelay().toNanos();
         long limit = pages.maxHeapBytes;
         if (limit != Long.MAX_VALUE) {
-            // Near the limit, keep held memory under 95% of it (as Go's memory-limit scavenger aims).
-            retain = Math.min(retain, Math.max(0, limit - limit / 20 - inUse));
+            // Near the limit, keep held memory under 95% of it (as Go's memory-limit scavenger aims),
+            // and once past that goal release free runs however recently they were used, so that
+            // an allocation rarely has to release synchronously (or fail) at the limit itself.
+            long goal = limit - limit / 20;
+            retain = Math.min(retain, Math.max(0, goal - inUse));
+            if (held > goal) {
+                minIdleNanos = 0;
+            }
         }
-        return pages.scavenge(retain, config.scavengerDelay().toNanos());
+        return pages.scavenge(retain, minIdleNanos);
     }
 
     // ================================================================ statistics and checks
@@ -867,6 +885,9 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         } finally {
             registryLock.unlock();
         }
+        if (bufferPool != null) {
+            bufferPool.unregister();
+        }
         if (scavenger != null) {
             scavenger.stop();
         }
@@ -885,8 +906,13 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         return "SpanHeap[" + config.name() + " at " + Errors.hex(base) + ", " + (closed ? "closed" : "open") + "]";
     }
 
-    // Package-private views for the scavenger and the tests.
+    // Package-private views for the scavenger, the heap map and the tests.
     PageHeap pageHeap() {
         return pages;
+    }
+
+    /** The central list of {@code sizeClass} (1 to 67), for snapshots that must lock it. */
+    CentralList centralList(int sizeClass) {
+        return centrals[sizeClass];
     }
 }
