@@ -561,14 +561,19 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
             }
         }
         flushCurrentThreadCache();
-        reclaimDeadCaches();
-        for (ThreadCache shared : sharedCaches) {
-            shared.sharedLock.lock();
-            try {
-                shared.flush(centrals);
-            } finally {
-                shared.sharedLock.unlock();
+        registryLock.lock();
+        try {
+            reclaimDeadCachesLocked();
+            for (ThreadCache shared : sharedCaches) {
+                shared.sharedLock.lock();
+                try {
+                    shared.flush(centrals);
+                } finally {
+                    shared.sharedLock.unlock();
+                }
             }
+        } finally {
+            registryLock.unlock();
         }
     }
 
@@ -639,14 +644,24 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
     /** A snapshot of the heap's statistics (exact when no other thread is using the heap). */
     public HeapStats stats() {
         checkOpen("stats");
-        reclaimDeadCaches();
+        // Held throughout, so that no cache is reclaimed or flushed by another thread between
+        // reading the caches and reading the central lists (the slots would count twice or never).
+        registryLock.lock();
+        try {
+            return statsLocked();
+        } finally {
+            registryLock.unlock();
+        }
+    }
+
+    private HeapStats statsLocked() {
+        reclaimDeadCachesLocked();
         long[] cachedSlots = new long[SizeClasses.CLASS_COUNT];
         long[] frees = new long[SizeClasses.CLASS_COUNT];
         long[] slotsIn = new long[SizeClasses.CLASS_COUNT];
         long[] slotsOut = new long[SizeClasses.CLASS_COUNT];
         long threadCaches;
-        registryLock.lock();
-        try {
+        {
             List<ThreadCache> all = new ArrayList<>(ownedCaches);
             all.addAll(List.of(sharedCaches));
             threadCaches = all.size();
@@ -661,8 +676,6 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
                     slotsOut[c] += cache.slotsOut[c];
                 }
             }
-        } finally {
-            registryLock.unlock();
         }
         List<SizeClassStats> classes = new ArrayList<>();
         long liveSmall = 0, liveSmallBytes = 0, cachedBytes = 0, freeSlotBytes = 0, smallAllocations = 0, smallFrees = 0;
