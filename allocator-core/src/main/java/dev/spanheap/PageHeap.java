@@ -313,7 +313,8 @@ final class PageHeap {
     // ---------------------------------------------------------------- objects larger than an arena
 
     long mapDedicated(long requestedBytes, long alignment, java.lang.foreign.Arena scope) {
-        long mappedBytes = (requestedBytes + OsMemory.OS_PAGE_SIZE - 1) & -OsMemory.OS_PAGE_SIZE;
+        // At least one OS page: mmap refuses a length of zero.
+        long mappedBytes = Math.max(OsMemory.OS_PAGE_SIZE, (requestedBytes + OsMemory.OS_PAGE_SIZE - 1) & -OsMemory.OS_PAGE_SIZE);
         lock.lock();
         try {
             if (heldBytes() + mappedBytes > maxHeapBytes) {

@@ -231,7 +231,8 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
             throw Errors.badAlignment("allocate", byteAlignment);
         }
         long alignPages = Math.max(1, byteAlignment >>> SizeClasses.PAGE_SHIFT);
-        long pageCount = (byteSize + SizeClasses.PAGE_MASK) >>> SizeClasses.PAGE_SHIFT;
+        // At least one page: a zero-byte block still needs an address of its own.
+        long pageCount = Math.max(1, (byteSize + SizeClasses.PAGE_MASK) >>> SizeClasses.PAGE_SHIFT);
         if (byteSize <= HeapArena.BYTES && pageCount + alignPages - 1 <= HeapArena.PAGES) {
             Span span = pages.allocateLarge(byteSize, (int) pageCount, (int) alignPages);
             return span.needsZero ? span.start : span.start | 1;
