@@ -295,7 +295,11 @@ final class PageHeap {
         }
         int index = arenaCount;
         long arenaBase = base + ((long) index << HeapArena.SHIFT);
-        OsMemory.commit(arenaBase, HeapArena.BYTES);
+        try {
+            OsMemory.commit(arenaBase, HeapArena.BYTES);
+        } catch (OutOfMemoryError refused) {
+            throw Errors.osRefused(operation, requestBytes, maxHeapBytes, heldBytes(), refused);
+        }
         HeapArena arena = new HeapArena(index, arenaBase, (long) index * HeapArena.PAGES);
         int neededPages = (index + 1) * HeapArena.PAGES;
         if (pageInfo.length < neededPages) {
@@ -323,7 +327,12 @@ final class PageHeap {
                     throw Errors.overLimit("allocate", requestedBytes, maxHeapBytes, heldBytes());
                 }
             }
-            long address = OsMemory.mapAligned(mappedBytes, alignment);
+            long address;
+            try {
+                address = OsMemory.mapAligned(mappedBytes, alignment);
+            } catch (OutOfMemoryError refused) {
+                throw Errors.osRefused("allocate", requestedBytes, maxHeapBytes, heldBytes(), refused);
+            }
             dedicated.put(address, new DedicatedMapping(address, mappedBytes, requestedBytes, scope));
             dedicatedBytes += mappedBytes;
             dedicatedAllocations++;
