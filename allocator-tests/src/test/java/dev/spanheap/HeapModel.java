@@ -12,6 +12,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The reference model of a heap: which blocks should be live, what each holds, and how many
@@ -52,9 +54,13 @@ final class HeapModel {
         }
     }
 
+    /** What the sequences actually exercised (threads started, refusals, double frees caught...), for the run's summary. */
+    static final Map<String, LongAdder> COVERAGE = new ConcurrentSkipListMap<>();
+
     private final SpanHeap heap;
     private final boolean checked;
-    private final boolean limited;
+    /** Whether an allocation may be refused: a heap limit, or an address range of only a few arenas. */
+    private final boolean mayRefuse;
     private final long addressSpaceBytes;
     private final List<Block> live = new ArrayList<>();
     private final TreeMap<Long, Block> byAddress = new TreeMap<>();
@@ -66,8 +72,8 @@ final class HeapModel {
     private HeapModel(SpanHeap heap) {
         this.heap = heap;
         this.checked = heap.config().checked();
-        this.limited = heap.config().maxHeapBytes() != Long.MAX_VALUE;
         this.addressSpaceBytes = heap.config().addressSpaceBytes();
+        this.mayRefuse = heap.config().maxHeapBytes() != Long.MAX_VALUE || addressSpaceBytes <= 4 * HeapProbe.ARENA_BYTES;
     }
 
     /** Plays {@code actions} on a new heap with {@code config}, checking after every step; closes the heap. */
@@ -150,7 +156,7 @@ final class HeapModel {
         try {
             allocation.call();
         } catch (OutOfMemoryError e) {
-            if (!limited) {
+            if (!mayRefuse) {
                 throw e;
             }
             checkJustifiedOutOfMemory(e, action.size(), action.alignment());
@@ -164,8 +170,12 @@ final class HeapModel {
     private void checkJustifiedOutOfMemory(OutOfMemoryError e, long size, long alignment) {
         String message = String.valueOf(e.getMessage());
         if (message.contains("arenas of the")) {
-            return; // the address range is full: legitimate, and says so
+            // The address range is full: legitimate only if every arena is mapped.
+            assertEquals(addressSpaceBytes / HeapProbe.ARENA_BYTES, heap.stats().arenas(), () -> "refused with arenas left: " + message);
+            count("refused: address range full");
+            return;
         }
+        count("refused: maxHeapBytes");
         assertTrue(message.contains("maxHeapBytes " + heap.config().maxHeapBytes()) && message.contains(String.valueOf(size)),
                 () -> "OutOfMemoryError should name the request and the limit: " + message);
         HeapStats stats = heap.stats();
@@ -174,6 +184,10 @@ final class HeapModel {
         assertTrue(stats.heldBytes() + mostNeeded > stats.maxHeapBytes(),
                 () -> "OutOfMemoryError for " + size + " bytes although held " + stats.heldBytes()
                         + " + request is within the limit " + stats.maxHeapBytes() + ": " + message);
+    }
+
+    static void count(String what) {
+        COVERAGE.computeIfAbsent(what, k -> new LongAdder()).increment();
     }
 
     private Block adopt(MemorySegment segment, long size, long alignment, boolean mustBeZero) {
@@ -210,6 +224,11 @@ final class HeapModel {
         live.add(block);
         byAddress.put(block.address(), block);
         allocations++;
+        if (block.dedicated()) {
+            count("dedicated mappings (> 64 MiB)");
+        } else if (block.size() > HeapProbe.MAX_SMALL_SIZE) {
+            count("large objects");
+        }
         return block;
     }
 
@@ -252,7 +271,7 @@ final class HeapModel {
         try {
             moved = heap.reallocate(block.segment(), newSize);
         } catch (OutOfMemoryError e) {
-            if (!limited) {
+            if (!mayRefuse) {
                 throw e;
             }
             checkJustifiedOutOfMemory(e, newSize, 8);
@@ -268,6 +287,7 @@ final class HeapModel {
             assertEquals(-1, firstNonZero, () -> "reallocate: byte " + firstNonZero + " past the old size is not zero");
         }
         forget(block);
+        count(moved.address() != block.address() ? "reallocate: moved" : "reallocate: in place");
         if (moved.address() != block.address()) {
             frees++;
             assertEquals(0, moved.address() % 8, "reallocated address alignment");
@@ -292,6 +312,7 @@ final class HeapModel {
             return;
         }
         Block block = candidates.get(pick % candidates.size());
+        count("double frees caught");
         if (block.raw() || block.segment() == null) {
             assertThrowsExactly(IllegalArgumentException.class, () -> heap.freeAddress(block.address()),
                     () -> "second free of " + block);
@@ -311,6 +332,7 @@ final class HeapModel {
                 failure[0] = t;
             }
         };
+        count(virtual ? "hand-off: virtual threads" : "hand-off: platform threads");
         Thread thread = virtual ? Thread.ofVirtual().start(body) : Thread.ofPlatform().start(body);
         try {
             thread.join();
