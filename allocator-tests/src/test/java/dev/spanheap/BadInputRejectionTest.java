@@ -41,8 +41,28 @@ class BadInputRejectionTest {
         return thrown;
     }
 
+    /**
+     * Runs an allocation that must succeed; an {@link OutOfMemoryError} becomes a test failure.
+     * (JUnit treats an escaping OutOfMemoryError as fatal and aborts the whole run, which would
+     * hide every other result.)
+     */
+    private static <T> T mustSucceed(String what, java.util.function.Supplier<T> allocation) {
+        try {
+            return allocation.get();
+        } catch (OutOfMemoryError e) {
+            throw new AssertionError(what + " was refused: the heap did not recover (" + e.getMessage() + ")", e);
+        }
+    }
+
     /** The heap's structures are intact and it still allocates, writes and frees small, large and dedicated blocks. */
     private static void assertConsistentAndUsable(SpanHeap heap) {
+        mustSucceed("allocation after the misuse", () -> {
+            checkConsistentAndUsable(heap);
+            return null;
+        });
+    }
+
+    private static void checkConsistentAndUsable(SpanHeap heap) {
         heap.verifyInvariants();
         long liveBefore = heap.stats().liveObjects();
         for (long size : new long[] {24, 4000, 100_000}) {
@@ -360,7 +380,7 @@ class BadInputRejectionTest {
             heap.verifyInvariants();
             assertTrue(heap.stats().heldBytes() <= limit);
             heap.free(first);
-            MemorySegment retry = heap.allocate(request, 8);
+            MemorySegment retry = mustSucceed("the same request after a free", () -> heap.allocate(request, 8));
             assertEquals(request, retry.byteSize());
             heap.free(retry);
             assertConsistentAndUsable(heap);
@@ -391,7 +411,7 @@ class BadInputRejectionTest {
             }
             heap.flushCurrentThreadCache();
             assertConsistentAndUsable(heap);
-            MemorySegment again = heap.allocate(limit / 2, 8);
+            MemorySegment again = mustSucceed("half the limit after freeing everything", () -> heap.allocate(limit / 2, 8));
             heap.free(again);
             HeapProbe.assertEmptyAfterFlush(heap);
         }

@@ -3,6 +3,8 @@ package dev.spanheap;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -10,6 +12,7 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -181,6 +184,71 @@ class ConcurrentExchangeStressTest {
                     producers, platformConsumers, virtualConsumers, work.allocated.sum(), consumed.get(),
                     monitor.peakLive.get() >> 10, monitor.peakHeld.get() >> 10, monitor.peakCached.get() >> 10);
             HeapProbe.assertEmptyAfterFlush(heap);
+        }
+    }
+
+    /**
+     * All threads work the same two size classes in batches larger than a cache holds and swap
+     * batches with each other, so refills and give-backs of the same central lists run at the same
+     * time, all the time. Only the central list's lock keeps its spans' bitmaps and counts right;
+     * a slot handed to two threads at once shows up as a token that changed under its owner.
+     */
+    @Test
+    void oneSizeClassHammeredFromAllThreadsKeepsItsCentralListExact() throws Exception {
+        try (SpanHeap heap = SpanHeap.create(config("stress-one-class"))) {
+            int platformThreads = 4;
+            int virtualThreads = 4;
+            int rounds = 1500;
+            int batch = 160;
+            AtomicReference<long[]> exchange = new java.util.concurrent.atomic.AtomicReference<>();
+            ExchangeWorkload bookkeeping = new ExchangeWorkload(heap, 1, 16);
+            AtomicLong freed = new AtomicLong();
+            List<Thread> threads = new ArrayList<>();
+            for (int t = 0; t < platformThreads + virtualThreads; t++) {
+                long threadTag = (long) t << 48;
+                Runnable body = bookkeeping.guarded(() -> {
+                    for (int round = 0; round < rounds && !bookkeeping.stop; round++) {
+                        long size = (round & 1) == 0 ? 16 : 48;
+                        long[] mine = new long[2 * batch];
+                        for (int i = 0; i < batch; i++) {
+                            long address = heap.allocateAddress(size);
+                            long token = threadTag | (long) round << 16 | i;
+                            MemorySegment block = MemorySegment.ofAddress(address).reinterpret(size);
+                            block.set(ValueLayout.JAVA_LONG, 0, token);
+                            block.set(ValueLayout.JAVA_LONG, 8, ~token);
+                            mine[2 * i] = address;
+                            mine[2 * i + 1] = token;
+                        }
+                        freeBatch(heap, exchange.getAndSet(mine), freed);
+                    }
+                });
+                threads.add(t < platformThreads ? Thread.ofPlatform().start(body) : Thread.ofVirtual().start(body));
+            }
+            for (Thread t : threads) {
+                t.join();
+            }
+            assertNoFailures(bookkeeping);
+            freeBatch(heap, exchange.getAndSet(null), freed);
+            assertEquals((long) (platformThreads + virtualThreads) * rounds * batch, freed.get(), "blocks checked and freed");
+            System.out.printf("one-class stress: %d platform + %d virtual threads, %d blocks of 16 and 48 bytes swapped in batches of %d%n",
+                    platformThreads, virtualThreads, freed.get(), batch);
+            HeapProbe.assertEmptyAfterFlush(heap);
+        }
+    }
+
+    private static void freeBatch(SpanHeap heap, long[] batch, AtomicLong freed) {
+        if (batch == null) {
+            return;
+        }
+        for (int i = 0; i < batch.length; i += 2) {
+            MemorySegment block = MemorySegment.ofAddress(batch[i]).reinterpret(16);
+            long token = block.get(ValueLayout.JAVA_LONG, 0);
+            if (token != batch[i + 1] || block.get(ValueLayout.JAVA_LONG, 8) != ~batch[i + 1]) {
+                throw new AssertionError("block 0x" + Long.toHexString(batch[i]) + " holds token " + Long.toHexString(token)
+                        + ", expected " + Long.toHexString(batch[i + 1]) + ": it was handed out twice");
+            }
+            heap.freeAddress(batch[i]);
+            freed.incrementAndGet();
         }
     }
 
