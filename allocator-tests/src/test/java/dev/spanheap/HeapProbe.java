@@ -84,7 +84,7 @@ final class HeapProbe {
         assertEquals((long) stats.arenas() * ARENA_BYTES, stats.freePageBytes(), () -> "not every page is free: " + stats);
     }
 
-    /** Whether every byte of {@code segment} is zero. */
+    /** The offset of the first non-zero byte of {@code segment}, or -1 if every byte is zero. */
     static long firstNonZero(MemorySegment segment) {
         long size = segment.byteSize();
         long i = 0;
