@@ -45,10 +45,11 @@ class ConcurrentPatternTest {
             AtomicReference<Throwable> failure = new AtomicReference<>();
             for (int round = 0; round < ROUNDS; round++) {
                 CountDownLatch done = new CountDownLatch(THREADS);
+                List<Thread> workers = new ArrayList<>();
                 for (int t = 0; t < THREADS; t++) {
                     List<Block> mine = owned.get(t);
                     SplittableRandom random = new SplittableRandom(seed * 31 + round * THREADS + t);
-                    Thread.ofPlatform().start(() -> {
+                    workers.add(Thread.ofPlatform().start(() -> {
                         try {
                             for (int op = 0; op < OPS_PER_ROUND; op++) {
                                 int dice = random.nextInt(100);
@@ -81,9 +82,12 @@ class ConcurrentPatternTest {
                         } finally {
                             done.countDown();
                         }
-                    });
+                    }));
                 }
                 done.await();
+                for (Thread worker : workers) {
+                    worker.join();
+                }
                 if (failure.get() != null) {
                     throw new AssertionError("seed " + seed + ", round " + round, failure.get());
                 }
