@@ -645,6 +645,7 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
     /** A snapshot of the heap's statistics (exact when no other thread is using the heap). */
     public HeapStats stats() {
         checkOpen("stats");
+        stacks.reclaimDead(); // before the locks: it frees ended threads' chunks into the heap
         // Held throughout, so that no cache is reclaimed or flushed by another thread between
         // reading the caches and reading the central lists (the slots would count twice or never).
         registryLock.lock();
