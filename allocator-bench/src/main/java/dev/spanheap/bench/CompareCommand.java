@@ -141,7 +141,7 @@ final class CompareCommand implements SpanHeapTool.Command {
     private static void printTables(Results results, boolean quick, PrintStream out) {
         Map<String, Object> env = results.environment;
         out.println("SpanHeap compare -- " + (quick ? QUICK_NOTE : NOTE));
-        out.println(env.get("jdk") + ", " + env.get("cpu") + " x " + env.get("cpus") + ", glibc " + env.get("glibc") + ", " + env.get("date"));
+        out.println(env.get("jdk") + ", " + env.get("cpu") + " x " + ResultRenderer.whole(env.get("cpus")) + " CPUs, glibc " + env.get("glibc") + ", " + env.get("date"));
         out.println();
         List<String> sizes = sizes(results);
         out.println("allocate + free, one thread: ns/op (ratio to glibc malloc through a plain downcall)");

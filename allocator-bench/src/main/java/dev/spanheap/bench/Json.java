@@ -159,7 +159,9 @@ public final class Json {
     }
 
     private void expect(char c) {
+        int at = position;
         if (next() != c) {
+            position = at;
             throw error("expected '" + c + "'");
         }
     }
@@ -201,7 +203,13 @@ public final class Json {
             }
             out.append(']');
         } else if (value instanceof Double d) {
-            out.append(d.isNaN() || d.isInfinite() ? "null" : d.toString());
+            if (d.isNaN() || d.isInfinite()) {
+                out.append("null");
+            } else if (d == Math.rint(d) && Math.abs(d) < 1e15) {
+                out.append(d.longValue());
+            } else {
+                out.append(d);
+            }
         } else if (value instanceof Float f) {
             write(f.doubleValue(), out);
         } else if (value instanceof Number || value instanceof Boolean) {

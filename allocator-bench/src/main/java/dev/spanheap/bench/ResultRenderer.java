@@ -73,7 +73,7 @@ final class ResultRenderer {
             line("|---|---|");
             for (String key : List.of("jdk", "cpu", "cpus", "kernel", "glibc", "date", "selection", "settings")) {
                 if (env.containsKey(key)) {
-                    line("| " + key + " | " + Json.write(env.get(key)).replace("\"", "") + " |");
+                    line("| " + key + " | " + whole(env.get(key)) + " |");
                 }
             }
             line("");
@@ -342,6 +342,15 @@ final class ResultRenderer {
             text += r >= -target ? " met" : " **MISSED**";
         }
         return text;
+    }
+
+    /** A value from a JSON file as text: whole numbers without ".0", maps and lists compact. */
+    static String whole(Object value) {
+        if (value instanceof Double d && d == Math.rint(d) && !d.isInfinite()) {
+            return Long.toString(d.longValue());
+        }
+        String text = value instanceof String s ? s : Json.write(value).replace("\"", "");
+        return text.replace("|", "\\|");
     }
 
     static String number(Double value) {
