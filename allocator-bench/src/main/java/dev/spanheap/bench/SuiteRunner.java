@@ -61,9 +61,9 @@ final class SuiteRunner {
             return new Settings(null, null, null, null, null, true);
         }
 
-        /** A smoke run: every benchmark once, briefly, to see it works. Numbers mean little. */
+        /** A smoke run: every benchmark once, briefly (the gc profile too), to see it works. Numbers mean little. */
         static Settings quick() {
-            return new Settings(1, 1, TimeValue.milliseconds(100), 1, TimeValue.milliseconds(200), false);
+            return new Settings(1, 1, TimeValue.milliseconds(100), 1, TimeValue.milliseconds(200), true);
         }
     }
 
