@@ -8,7 +8,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * The spans of one size class that have free slots, and the exchange of slots between those spans
  * and the thread caches; Go's {@code mcentral}. A thread cache takes slots in batches
  * ({@link #refill}) and gives them back in batches ({@link #giveBack}); a span that fills up leaves
- * the partial list, and a span whose last slot comes back returns to the {@link PageHeap} at once.
+ * the partial list, and a span whose last slot comes back returns to the {@link PageHeap} at once
+ * (in checked mode, at the next {@link #releaseEmptySpans}).
  *
  * <p>Departure from Go: Go's mcache holds a whole span per class and the garbage collector sweeps;
  * with explicit frees from any thread, moving slot batches (as TCMalloc's central free lists do)
@@ -27,6 +28,8 @@ final class CentralList {
     private final PageHeap pageHeap;
     private final MemorySegment memory;
     private final long memoryBase;
+    /** Checked mode: empty spans stay here until {@link #releaseEmptySpans}. */
+    private final boolean checked;
 
     /** Head of the intrusive list of spans with at least one free slot, lowest address not implied. */
     private Span partialHead;
@@ -46,8 +49,9 @@ final class CentralList {
     long directAllocations;
     long directFrees;
 
-    CentralList(int sizeClass, PageHeap pageHeap, MemorySegment memory, long memoryBase) {
+    CentralList(int sizeClass, PageHeap pageHeap, MemorySegment memory, long memoryBase, boolean checked) {
         this.sizeClass = sizeClass;
+        this.checked = checked;
         this.pageHeap = pageHeap;
         this.memory = memory;
         this.memoryBase = memoryBase;
@@ -200,7 +204,7 @@ final class CentralList {
         boolean wasFull = span.isFull();
         span.returnSlot(slot);
         allocatedSlots--;
-        if (span.allocatedSlots == 0) {
+        if (span.allocatedSlots == 0 && !checked) {
             if (!wasFull) {
                 unlinkPartial(span);
             }
@@ -240,6 +244,28 @@ final class CentralList {
         span.previousPartial = null;
         span.nextPartial = null;
         span.inPartialList = false;
+    }
+
+    /**
+     * Checked mode keeps empty spans (so that their poisoned slots stay checkable and a late double
+     * free still finds its span); this returns them to the page heap.
+     */
+    void releaseEmptySpans() {
+        lock.lock();
+        try {
+            Span span = partialHead;
+            while (span != null) {
+                Span next = span.nextPartial;
+                if (span.allocatedSlots == 0) {
+                    unlinkPartial(span);
+                    spans--;
+                    pageHeap.freeSmallSpan(span);
+                }
+                span = next;
+            }
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** Checks the partial list against the spans' own state, holding the lock; null if all is well. */

@@ -1,17 +1,169 @@
 package dev.spanheap;
 
 import java.nio.file.Path;
+import java.util.Locale;
 
-/** Placeholder replaced by the observability work (issue 6); not landed as is. */
+/**
+ * The human-readable statistics report behind {@link SpanHeap#report()}, in the spirit of
+ * jemalloc's {@code malloc_stats_print}: where the memory held from the OS is (a breakdown that
+ * adds up), how fragmented it is, what the allocator has done, then one line per size class in use
+ * and per arena. Also the entry point of {@link SpanHeap#heapMap}, drawn by {@link HeapMapWriter}.
+ *
+ * <p>The breakdown follows the equations of {@link HeapStats}: held = spans + retained free pages
+ * + dedicated mappings, and small spans = live slots + cached slots + free slots + span tails.
+ * Requested sizes are tracked for large and dedicated objects only, so the internal fragmentation
+ * of small objects is measured against slot sizes (free slots and span tails), not against what
+ * callers asked for.
+ */
 final class HeapReport {
+
     private HeapReport() {
     }
 
     static String render(SpanHeap heap, HeapStats stats) {
-        return stats.toString();
+        HeapPageSnapshot snapshot = HeapPageSnapshot.take(heap);
+        StringBuilder out = new StringBuilder(8 * 1024);
+        render(heap.config(), stats, snapshot, out);
+        return out.toString();
     }
 
     static void writeHeapMap(SpanHeap heap, Path path) {
-        throw new UnsupportedOperationException("heap map is not implemented yet");
+        HeapMapWriter.write(heap, path);
+    }
+
+    static void render(SpanHeapConfig config, HeapStats stats, HeapPageSnapshot snapshot, StringBuilder out) {
+        line(out, "=== SpanHeap \"%s\" statistics ===", config.name());
+        line(out, "config: maxHeapBytes %s, %s mode, scavenger %s, address space %s",
+                config.maxHeapBytes() == Long.MAX_VALUE ? "none" : bytes(config.maxHeapBytes()),
+                config.checked() ? "checked" : "default",
+                config.scavengerEnabled() ? "on (retains " + percent(config.scavengerRetainRatio()) + " over in-use, releases after "
+                        + config.scavengerDelay().toMillis() + " ms idle)" : "off",
+                bytes(config.addressSpaceBytes()));
+
+        long smallSpanBytes = 0;
+        long smallLiveBytes = 0;
+        long smallTailBytes = 0;
+        for (SizeClassStats c : stats.sizeClasses()) {
+            smallSpanBytes += c.spanBytes();
+            smallLiveBytes += c.liveBytes();
+            long slotArea = (long) SizeClasses.SLOTS_PER_SPAN[c.sizeClass()] * c.slotSize();
+            smallTailBytes += c.spans() * (((long) c.spanPages() << SizeClasses.PAGE_SHIFT) - slotArea);
+        }
+        long held = stats.heldBytes();
+        out.append('\n');
+        line(out, "Memory                                         bytes          size   of held");
+        memory(out, "reserved address space in use (arenas+maps)", stats.reservedBytes(), -1);
+        memory(out, "held from the OS (resident estimate)", held, held);
+        memory(out, "  in spans", stats.spanBytes(), held);
+        memory(out, "    small-object spans", smallSpanBytes, held);
+        memory(out, "      live objects (slot bytes)", smallLiveBytes, held);
+        memory(out, "      free slots in thread caches", stats.cachedBytes(), held);
+        memory(out, "      free slots in spans", stats.freeSlotBytes(), held);
+        memory(out, "      span tails (unusable)", smallTailBytes, held);
+        memory(out, "    large objects (whole pages)", stats.largeObjectBytes(), held);
+        memory(out, "  retained free pages (may be resident)", stats.retainedFreeBytes(), held);
+        memory(out, "  dedicated mappings (objects > 64 MiB)", stats.dedicatedBytes(), held);
+        memory(out, "released or never-used free pages", stats.releasedBytes(), -1);
+        memory(out, "allocated to live objects", stats.allocatedBytes(), held);
+        memory(out, "released to the OS since creation", stats.releasedBytesTotal(), -1);
+
+        out.append('\n');
+        line(out, "Fragmentation");
+        line(out, "  small spans: %s of their bytes are not behind a live object (free and cached slots, tails);",
+                percent(stats.smallFragmentation()));
+        line(out, "    requested sizes of small objects are not tracked, so rounding up to the slot size is not counted");
+        if (stats.largeObjectBytes() > 0) {
+            line(out, "  large objects: %s requested in %s of pages (%s rounding waste)",
+                    bytes(stats.largeRequestedBytes()), bytes(stats.largeObjectBytes()), percent(stats.largeFragmentation()));
+        } else {
+            line(out, "  large objects: none live");
+        }
+        line(out, "  free pages: %s in %d runs, the largest %s; external fragmentation %s",
+                bytes(stats.freePageBytes()), stats.freeRuns(), bytes(stats.largestFreeRunBytes()),
+                percent(stats.externalFragmentation()));
+        line(out, "    (1 - largest run / free pages: a request larger than the largest run needs a new arena)");
+
+        out.append('\n');
+        line(out, "Activity");
+        line(out, "  live objects %d; allocations %d, frees %d", stats.liveObjects(), stats.totalAllocations(), stats.totalFrees());
+        line(out, "  small allocations: %d from a thread cache, %d refilled from a partial span, %d needed a new span",
+                stats.allocationsFromCache(), stats.allocationsFromCentral(), stats.allocationsFromNewSpan());
+        line(out, "  large objects: %d live, %d carved from free pages; dedicated mappings: %d live, %s",
+                stats.largeObjects(), stats.allocationsFromPageHeap(), stats.dedicatedObjects(), bytes(stats.dedicatedBytes()));
+        line(out, "  arenas mapped %d (%d reservations); thread caches %d; double frees caught %d",
+                stats.arenas(), stats.arenaReservations(), stats.threadCaches(), stats.doubleFreesDetected());
+        StackStats stack = stats.stack();
+        if (stack != null) {
+            line(out, "  thread stacks: %d stacks, %d chunks (%s), %s in use, high water %s, %d open frames of %d, %d fallbacks",
+                    stack.threadStacks(), stack.chunks(), bytes(stack.chunkBytes()), bytes(stack.bytesInUse()),
+                    bytes(stack.highWaterBytes()), stack.openFrames(), stack.framesOpened(), stack.fallbackAllocations());
+        }
+
+        out.append('\n');
+        line(out, "Size classes (classes used so far)");
+        line(out, "  class   slot pages  spans       live   cached       free  fill   allocations        frees");
+        for (SizeClassStats c : stats.sizeClasses()) {
+            long capacity = c.spans() * SizeClasses.SLOTS_PER_SPAN[c.sizeClass()];
+            double fill = capacity == 0 ? 0 : (double) (c.liveObjects() + c.cachedSlots()) / capacity;
+            line(out, "  %5d %6d %5d %6d %10d %8d %10d %5s %13d %12d", c.sizeClass(), c.slotSize(), c.spanPages(), c.spans(),
+                    c.liveObjects(), c.cachedSlots(), c.freeSlots(), capacity == 0 ? "-" : percent(fill), c.allocations(), c.frees());
+        }
+        if (stats.sizeClasses().isEmpty()) {
+            line(out, "  (none)");
+        }
+
+        out.append('\n');
+        line(out, "Arenas (pages of 8 KiB)");
+        line(out, "  arena  base                small   large  retained  released  free runs  largest run");
+        for (HeapPageSnapshot.ArenaPages arena : snapshot.arenas) {
+            int runs = 0;
+            int longest = 0;
+            int current = 0;
+            for (int p = 0; p < HeapArena.PAGES; p++) {
+                if (arena.state()[p] < 0) {
+                    current++;
+                    longest = Math.max(longest, current);
+                } else {
+                    current = 0;
+                }
+                if (arena.state()[p] < 0 && (p == 0 || arena.state()[p - 1] >= 0)) {
+                    runs++;
+                }
+            }
+            line(out, "  %5d  %-18s %6d  %6d  %8d  %8d  %9d  %11d", arena.index(), Errors.hex(arena.base()),
+                    arena.smallSpanPages(), arena.count(HeapPageSnapshot.LARGE), arena.count(HeapPageSnapshot.RETAINED),
+                    arena.count(HeapPageSnapshot.RELEASED), runs, longest);
+        }
+        if (snapshot.arenas.isEmpty()) {
+            line(out, "  (none mapped yet)");
+        }
+    }
+
+    private static void memory(StringBuilder out, String label, long value, long held) {
+        line(out, "  %-44s %14d %10s %8s", label, value, bytes(value), held <= 0 ? "" : percent((double) value / held));
+    }
+
+    private static void line(StringBuilder out, String format, Object... args) {
+        out.append(String.format(Locale.ROOT, format, args)).append('\n');
+    }
+
+    /** "0 B", "512 B", "12.0 KiB", "1.5 MiB", "3.25 GiB". */
+    static String bytes(long value) {
+        if (value < 1024) {
+            return value + " B";
+        }
+        String[] units = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+        double scaled = value;
+        int unit = -1;
+        while (scaled >= 1024 && unit < units.length - 1) {
+            scaled /= 1024;
+            unit++;
+        }
+        return String.format(Locale.ROOT, scaled < 10 ? "%.2f %s" : "%.1f %s", scaled, units[unit]);
+    }
+
+    /** A fraction as a percentage with one decimal, "37.5%". */
+    static String percent(double fraction) {
+        return String.format(Locale.ROOT, "%.1f%%", fraction * 100);
     }
 }

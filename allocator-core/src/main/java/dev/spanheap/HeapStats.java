@@ -102,6 +102,14 @@ public record HeapStats(
     }
 
     /**
+     * Internal fragmentation of large objects: the share of their whole pages that callers did not
+     * ask for, from 0 to 1 (requested sizes are tracked for large objects, not for small ones).
+     */
+    public double largeFragmentation() {
+        return largeObjectBytes == 0 ? 0 : 1.0 - (double) largeRequestedBytes / largeObjectBytes;
+    }
+
+    /**
      * External fragmentation of free pages: {@code 1 - largestFreeRun / freePages}, 0 when all free
      * pages form one run (or there are none), near 1 when they are scattered in small runs.
      */

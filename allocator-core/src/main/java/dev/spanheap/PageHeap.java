@@ -6,6 +6,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
+import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -90,6 +91,8 @@ final class PageHeap {
      */
     private long runBeingReleased = -1;
     private int runBeingReleasedLength;
+    /** Signalled (under the lock) when the scavenger puts {@link #runBeingReleased} back. */
+    private final Condition runReleased = lock.newCondition();
 
     /** An object larger than an arena, in its own mapping. */
     record DedicatedMapping(long address, long mappedBytes, long requestedBytes, java.lang.foreign.Arena scope) {
@@ -199,24 +202,37 @@ final class PageHeap {
         if (searchLength > HeapArena.PAGES) {
             throw new IllegalStateException(pages + " pages at " + alignPages + "-page alignment do not fit an arena");
         }
-        Long key = freeRuns.ceiling(searchLength << KEY_PAGE_BITS);
-        while (key == null) {
-            addArena(operation, requestBytes);
-            key = freeRuns.ceiling(searchLength << KEY_PAGE_BITS);
-        }
-        long runStart = key & KEY_PAGE_MASK;
-        int runLength = (int) (key >>> KEY_PAGE_BITS);
-        long start = (runStart + alignPages - 1) / alignPages * alignPages;
-        HeapArena arena = arenas[(int) (start >>> (HeapArena.SHIFT - SizeClasses.PAGE_SHIFT))];
-        int local = (int) (start - arena.firstPage);
-        int dirtyPages = arena.countDirty(local, pages);
-        long growth = (long) (pages - dirtyPages) << SizeClasses.PAGE_SHIFT;
-        if (heldBytes() + growth > maxHeapBytes) {
+        long runStart;
+        int runLength;
+        long start;
+        HeapArena arena;
+        int local;
+        int dirtyPages;
+        while (true) {
+            Long key = freeRuns.ceiling(searchLength << KEY_PAGE_BITS);
+            while (key == null) {
+                addArena(operation, requestBytes);
+                key = freeRuns.ceiling(searchLength << KEY_PAGE_BITS);
+            }
+            runStart = key & KEY_PAGE_MASK;
+            runLength = (int) (key >>> KEY_PAGE_BITS);
+            start = (runStart + alignPages - 1) / alignPages * alignPages;
+            arena = arenas[(int) (start >>> (HeapArena.SHIFT - SizeClasses.PAGE_SHIFT))];
+            local = (int) (start - arena.firstPage);
+            dirtyPages = arena.countDirty(local, pages);
+            long growth = (long) (pages - dirtyPages) << SizeClasses.PAGE_SHIFT;
+            if (heldBytes() + growth <= maxHeapBytes) {
+                break;
+            }
             // Make room by releasing free pages, then decide again with the same run.
             releaseAllFree(runStart);
-            if (heldBytes() + growth > maxHeapBytes) {
+            if (heldBytes() + growth <= maxHeapBytes) {
+                break;
+            }
+            if (!awaitRunBeingReleased()) {
                 throw Errors.overLimit(operation, requestBytes, maxHeapBytes, heldBytes());
             }
+            // The lock was dropped while waiting: the free runs may have changed, so search again.
         }
         long since = arena.freeRunSince[(int) (runStart - arena.firstPage)];
         removeRun(arena, (int) (runStart - arena.firstPage), runLength);
@@ -316,9 +332,9 @@ final class PageHeap {
         long mappedBytes = (requestedBytes + OsMemory.OS_PAGE_SIZE - 1) & -OsMemory.OS_PAGE_SIZE;
         lock.lock();
         try {
-            if (heldBytes() + mappedBytes > maxHeapBytes) {
+            while (heldBytes() + mappedBytes > maxHeapBytes) {
                 releaseAllFree(-1);
-                if (heldBytes() + mappedBytes > maxHeapBytes) {
+                if (heldBytes() + mappedBytes > maxHeapBytes && !awaitRunBeingReleased()) {
                     throw Errors.overLimit("allocate", requestedBytes, maxHeapBytes, heldBytes());
                 }
             }
@@ -442,6 +458,7 @@ final class PageHeap {
                 arena.setDirty(local, runLength, false);
                 dirtyFreePages -= dirtyPages;
                 runBeingReleased = -1;
+                runReleased.signalAll();
                 long bytes = (long) dirtyPages << SizeClasses.PAGE_SHIFT;
                 released += bytes;
                 releasedBytesTotal += bytes;
@@ -451,6 +468,23 @@ final class PageHeap {
                 lock.unlock();
             }
         }
+    }
+
+    /**
+     * At the limit, after {@link #releaseAllFree}: if the scavenger is releasing a run without the
+     * lock, those dirty pages still count as held but are about to stop counting, so failing now
+     * would be wrong. Waits (dropping the lock) until the run is back and returns true; returns
+     * false at once when no release is in flight. Called holding the lock exactly once.
+     */
+    private boolean awaitRunBeingReleased() {
+        assert lock.isHeldByCurrentThread() && lock.getHoldCount() == 1;
+        if (runBeingReleased == -1) {
+            return false;
+        }
+        while (runBeingReleased != -1) {
+            runReleased.awaitUninterruptibly();
+        }
+        return true;
     }
 
     private long releaseRun(long runStart, int runLength) {

@@ -55,6 +55,8 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
     private static final int CACHE_INDEX_BITS = 12;
     private static final int CACHE_INDEX_MASK = (1 << CACHE_INDEX_BITS) - 1;
     private static final long MAX_ALIGNMENT = 1L << 62;
+    /** From this size on, {@link #allocate} clears with libc's memset instead of {@code MemorySegment.fill}. */
+    private static final long ZERO_WITH_MEMSET_FROM = 256;
 
     /** {@code SLOT_AREA_END[c]}: bytes of a class-c span covered by slots; a slot starts below it. */
     private static final long[] SLOT_AREA_END = new long[SizeClasses.CLASS_COUNT];
@@ -95,6 +97,8 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
     private volatile boolean closed;
     private final Scavenger scavenger;
     private final ThreadStacks stacks;
+    /** The registered MXBean, or null (see {@link SpanHeapConfig#registerMXBean()}). */
+    private final HeapBufferPool bufferPool;
 
     private SpanHeap(SpanHeapConfig config) {
         this.config = config;
@@ -106,7 +110,7 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         this.memoryScope = memory.scope();
         this.centrals = new CentralList[SizeClasses.CLASS_COUNT];
         for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
-            centrals[c] = new CentralList(c, pages, memory, base);
+            centrals[c] = new CentralList(c, pages, memory, base, checked);
         }
         this.sharedCaches = new ThreadCache[Math.max(2, 2 * Runtime.getRuntime().availableProcessors())];
         for (int i = 0; i < sharedCaches.length; i++) {
@@ -114,6 +118,13 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         }
         this.scavenger = config.scavengerEnabled() ? new Scavenger(this) : null;
         this.stacks = new ThreadStacks(this);
+        try {
+            this.bufferPool = config.registerMXBean() ? HeapBufferPool.register(this) : null;
+        } catch (RuntimeException e) {
+            memoryArena.close();
+            pages.unmapAll();
+            throw e;
+        }
     }
 
     /** A heap with the {@linkplain SpanHeapConfig#defaults() default configuration}. */
@@ -146,9 +157,14 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
     @Override
     public MemorySegment allocate(long byteSize, long byteAlignment) {
         long tagged = allocateTagged(byteSize, byteAlignment);
-        MemorySegment segment = segmentOf(tagged & ~1L, byteSize);
+        long address = tagged & ~1L;
+        MemorySegment segment = segmentOf(address, byteSize);
         if ((tagged & 1) == 0) {
-            segment.fill((byte) 0);
+            if (byteSize < ZERO_WITH_MEMSET_FROM) {
+                segment.fill((byte) 0);
+            } else {
+                OsMemory.zero(address, byteSize);
+            }
         }
         return segment;
     }
@@ -231,7 +247,7 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
             throw Errors.badAlignment("allocate", byteAlignment);
         }
         long alignPages = Math.max(1, byteAlignment >>> SizeClasses.PAGE_SHIFT);
-        long pageCount = (byteSize + SizeClasses.PAGE_MASK) >>> SizeClasses.PAGE_SHIFT;
+        long pageCount = Math.max(1, (byteSize + SizeClasses.PAGE_MASK) >>> SizeClasses.PAGE_SHIFT);
         if (byteSize <= HeapArena.BYTES && pageCount + alignPages - 1 <= HeapArena.PAGES) {
             Span span = pages.allocateLarge(byteSize, (int) pageCount, (int) alignPages);
             return span.needsZero ? span.start : span.start | 1;
@@ -534,17 +550,30 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         }
     }
 
-    /** Flushes what can be flushed safely from this thread: its own cache, dead threads' caches, and the shared caches. */
+    /**
+     * Flushes what can be flushed safely from this thread: its own cache, dead threads' caches, and
+     * the shared caches; in checked mode, also returns the empty spans the central lists kept.
+     */
     void flushReachableCaches() {
-        flushCurrentThreadCache();
-        reclaimDeadCaches();
-        for (ThreadCache shared : sharedCaches) {
-            shared.sharedLock.lock();
-            try {
-                shared.flush(centrals);
-            } finally {
-                shared.sharedLock.unlock();
+        if (checked) {
+            for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
+                centrals[c].releaseEmptySpans();
             }
+        }
+        flushCurrentThreadCache();
+        registryLock.lock();
+        try {
+            reclaimDeadCachesLocked();
+            for (ThreadCache shared : sharedCaches) {
+                shared.sharedLock.lock();
+                try {
+                    shared.flush(centrals);
+                } finally {
+                    shared.sharedLock.unlock();
+                }
+            }
+        } finally {
+            registryLock.unlock();
         }
     }
 
@@ -575,19 +604,28 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         }
         reclaimDeadCaches();
         long inUse;
+        long held;
         pages.lock.lock();
         try {
             inUse = (pages.pagesInSpans << SizeClasses.PAGE_SHIFT) + pages.dedicatedBytes;
+            held = pages.heldBytes();
         } finally {
             pages.lock.unlock();
         }
         long retain = (long) (inUse * config.scavengerRetainRatio());
+        long minIdleNanos = config.scavengerDelay().toNanos();
         long limit = pages.maxHeapBytes;
         if (limit != Long.MAX_VALUE) {
-            // Near the limit, keep held memory under 95% of it (as Go's memory-limit scavenger aims).
-            retain = Math.min(retain, Math.max(0, limit - limit / 20 - inUse));
+            // Near the limit, keep held memory under 95% of it (as Go's memory-limit scavenger aims),
+            // and once past that goal release free runs however recently they were used, so that
+            // an allocation rarely has to release synchronously (or fail) at the limit itself.
+            long goal = limit - limit / 20;
+            retain = Math.min(retain, Math.max(0, goal - inUse));
+            if (held > goal) {
+                minIdleNanos = 0;
+            }
         }
-        return pages.scavenge(retain, config.scavengerDelay().toNanos());
+        return pages.scavenge(retain, minIdleNanos);
     }
 
     // ================================================================ statistics and checks
@@ -606,14 +644,24 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
     /** A snapshot of the heap's statistics (exact when no other thread is using the heap). */
     public HeapStats stats() {
         checkOpen("stats");
-        reclaimDeadCaches();
+        // Held throughout, so that no cache is reclaimed or flushed by another thread between
+        // reading the caches and reading the central lists (the slots would count twice or never).
+        registryLock.lock();
+        try {
+            return statsLocked();
+        } finally {
+            registryLock.unlock();
+        }
+    }
+
+    private HeapStats statsLocked() {
+        reclaimDeadCachesLocked();
         long[] cachedSlots = new long[SizeClasses.CLASS_COUNT];
         long[] frees = new long[SizeClasses.CLASS_COUNT];
         long[] slotsIn = new long[SizeClasses.CLASS_COUNT];
         long[] slotsOut = new long[SizeClasses.CLASS_COUNT];
         long threadCaches;
-        registryLock.lock();
-        try {
+        {
             List<ThreadCache> all = new ArrayList<>(ownedCaches);
             all.addAll(List.of(sharedCaches));
             threadCaches = all.size();
@@ -628,8 +676,6 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
                     slotsOut[c] += cache.slotsOut[c];
                 }
             }
-        } finally {
-            registryLock.unlock();
         }
         List<SizeClassStats> classes = new ArrayList<>();
         long liveSmall = 0, liveSmallBytes = 0, cachedBytes = 0, freeSlotBytes = 0, smallAllocations = 0, smallFrees = 0;
@@ -730,12 +776,20 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         if (problem != null) {
             throw new IllegalStateException("invariant broken: " + problem);
         }
+        // The registry lock comes before the central locks: snapshot the caches first.
+        List<ThreadCache> owned;
+        registryLock.lock();
+        try {
+            owned = new ArrayList<>(ownedCaches);
+        } finally {
+            registryLock.unlock();
+        }
         for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
             centrals[c].lock.lock();
         }
         pages.lock.lock();
         try {
-            problem = verifyLocked();
+            problem = verifyLocked(owned);
         } finally {
             pages.lock.unlock();
             for (int c = SizeClasses.CLASS_COUNT - 1; c >= 1; c--) {
@@ -747,7 +801,7 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         }
     }
 
-    private String verifyLocked() {
+    private String verifyLocked(List<ThreadCache> cachesToVerify) {
         long[] slotsInSpans = new long[SizeClasses.CLASS_COUNT];
         long[] spanCount = new long[SizeClasses.CLASS_COUNT];
         String[] problem = new String[1];
@@ -786,13 +840,7 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
             }
         }
         Set<Long> cached = new HashSet<>();
-        List<ThreadCache> all = new ArrayList<>();
-        registryLock.lock();
-        try {
-            all.addAll(ownedCaches);
-        } finally {
-            registryLock.unlock();
-        }
+        List<ThreadCache> all = new ArrayList<>(cachesToVerify);
         all.addAll(List.of(sharedCaches));
         long[] cachedPerClass = new long[SizeClasses.CLASS_COUNT];
         for (ThreadCache cache : all) {
@@ -850,6 +898,9 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         } finally {
             registryLock.unlock();
         }
+        if (bufferPool != null) {
+            bufferPool.unregister();
+        }
         if (scavenger != null) {
             scavenger.stop();
         }
@@ -868,8 +919,13 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         return "SpanHeap[" + config.name() + " at " + Errors.hex(base) + ", " + (closed ? "closed" : "open") + "]";
     }
 
-    // Package-private views for the scavenger and the tests.
+    // Package-private views for the scavenger, the heap map and the tests.
     PageHeap pageHeap() {
         return pages;
+    }
+
+    /** The central list of {@code sizeClass} (1 to 67), for snapshots that must lock it. */
+    CentralList centralList(int sizeClass) {
+        return centrals[sizeClass];
     }
 }

@@ -1,0 +1,115 @@
+package dev.spanheap;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/** Thread caches: bounded per class and per cache, refilled and drained in batches, reclaimed when threads end. */
+class ThreadCacheTest {
+
+    private static SpanHeap heap() {
+        return SpanHeap.create(SpanHeapConfig.builder().addressSpaceBytes(4L << 26).scavengerEnabled(false).build());
+    }
+
+    @Test
+    void capacitiesBoundEveryClassAndTheWholeCache() {
+        long total = 0;
+        for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
+            int capacity = ThreadCache.CAPACITY[c];
+            assertTrue(capacity >= 4 && capacity <= 64, "class " + c + " capacity " + capacity);
+            total += (long) capacity * SizeClasses.SLOT_SIZE[c];
+        }
+        assertEquals(total, ThreadCache.MAX_CACHED_BYTES);
+        assertTrue(ThreadCache.MAX_CACHED_BYTES < 4L << 20, "a cache holds at most " + ThreadCache.MAX_CACHED_BYTES);
+    }
+
+    @Test
+    void freesBeyondTheCapacityFlowBackToTheCentralList() {
+        try (SpanHeap heap = heap()) {
+            int sizeClass = SizeClasses.classOf(64);
+            List<Long> addresses = new ArrayList<>();
+            for (int i = 0; i < 1000; i++) {
+                addresses.add(heap.allocateAddress(64));
+            }
+            for (long a : addresses) {
+                heap.freeAddress(a);
+            }
+            HeapStats stats = heap.stats();
+            assertEquals(0, stats.liveObjects());
+            assertTrue(stats.cachedBytes() <= (long) ThreadCache.CAPACITY[sizeClass] * 64, "cached " + stats.cachedBytes());
+            heap.verifyInvariants();
+            heap.flushCurrentThreadCache();
+            heap.verifyInvariants();
+            assertEquals(0, heap.stats().spanBytes(), "every span went back to the page heap");
+        }
+    }
+
+    @Test
+    void pathCountersShowCacheCentralAndNewSpans() {
+        try (SpanHeap heap = heap()) {
+            long first = heap.allocateAddress(128);
+            HeapStats afterFirst = heap.stats();
+            assertEquals(1, afterFirst.allocationsFromNewSpan());
+            assertEquals(1, afterFirst.arenaReservations());
+            long second = heap.allocateAddress(128);
+            HeapStats afterSecond = heap.stats();
+            assertEquals(1, afterSecond.allocationsFromCache(), "the refill brought a batch: the second came from the cache");
+            assertNotEquals(first, second);
+            heap.freeAddress(first);
+            heap.freeAddress(second);
+            HeapStats end = heap.stats();
+            assertEquals(2, end.totalAllocations());
+            assertEquals(2, end.totalFrees());
+            heap.verifyInvariants();
+        }
+    }
+
+    @Test
+    void theCacheOfAnEndedThreadIsGivenBack() throws InterruptedException {
+        try (SpanHeap heap = heap()) {
+            long[] fromOtherThread = new long[1];
+            Thread t = Thread.ofPlatform().start(() -> {
+                fromOtherThread[0] = heap.allocateAddress(256);
+                heap.freeAddress(heap.allocateAddress(512));
+            });
+            t.join();
+            heap.reclaimDeadCaches();
+            HeapStats stats = heap.stats();
+            assertEquals(1, stats.liveObjects());
+            assertEquals(0, stats.cachedBytes(), "the ended thread's cached slots went back");
+            heap.freeAddress(fromOtherThread[0]);
+            heap.flushCurrentThreadCache();
+            heap.verifyInvariants();
+            assertEquals(0, heap.stats().spanBytes());
+        }
+    }
+
+    @Test
+    void virtualThreadsShareABoundedSetOfCaches() throws InterruptedException {
+        try (SpanHeap heap = heap()) {
+            int before = (int) heap.stats().threadCaches();
+            List<Thread> threads = new ArrayList<>();
+            Set<Long> seen = java.util.Collections.synchronizedSet(new HashSet<>());
+            for (int i = 0; i < 2000; i++) {
+                threads.add(Thread.ofVirtual().start(() -> {
+                    long a = heap.allocateAddress(32);
+                    assertTrue(seen.add(a) || true);
+                    heap.freeAddress(a);
+                }));
+            }
+            for (Thread t : threads) {
+                t.join();
+            }
+            assertEquals(before, heap.stats().threadCaches(), "no cache per virtual thread");
+            heap.flushReachableCaches();
+            heap.verifyInvariants();
+            assertEquals(0, heap.stats().liveObjects());
+        }
+    }
+}
