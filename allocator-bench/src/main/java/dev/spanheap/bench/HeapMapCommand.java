@@ -31,7 +31,7 @@ final class HeapMapCommand implements SpanHeapTool.Command {
 
                 Options:
                   --out FILE          where to write the SVG (default heap.svg)
-                  --objects N         blocks to allocate (default 200000)
+                  --objects N         blocks to allocate (default 100000)
                   --keep FRACTION     share of blocks kept alive, 0 to 1 (default 0.3)
                   --seed SEED         random seed (default 1)
                 """;
@@ -41,7 +41,7 @@ final class HeapMapCommand implements SpanHeapTool.Command {
     public int run(String[] args, PrintStream out, PrintStream err) throws Exception {
         CommandLine line = CommandLine.parse(args, 1, Set.of(), Set.of("out", "objects", "keep", "seed"));
         Path file = Path.of(line.value("out", "heap.svg"));
-        int objects = line.intValue("objects", 200_000, 1, 50_000_000);
+        int objects = line.intValue("objects", 100_000, 1, 50_000_000);
         double keep = line.doubleValue("keep", 0.3, 0, 1);
         long seed = line.longValue("seed", 1);
         Path parent = file.toAbsolutePath().getParent();
@@ -54,7 +54,7 @@ final class HeapMapCommand implements SpanHeapTool.Command {
             int[] sizes = SizeDistribution.table(seed);
             long[] addresses = new long[objects];
             for (int i = 0; i < objects; i++) {
-                long size = random.nextInt(200) == 0 ? random.nextLong(33 << 10, (2 << 20) + 1) : sizes[i & SizeDistribution.TABLE_MASK];
+                long size = random.nextInt(400) == 0 ? random.nextLong(33 << 10, (2 << 20) + 1) : sizes[i & SizeDistribution.TABLE_MASK];
                 addresses[i] = heap.allocateAddress(size);
             }
             long kept = 0;

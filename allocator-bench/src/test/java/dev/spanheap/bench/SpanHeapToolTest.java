@@ -9,10 +9,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The command-line tool's contract: help succeeds, bad arguments fail with a usage message, a
@@ -77,6 +80,16 @@ class SpanHeapToolTest {
         assertEquals(0, outcome.exitCode(), outcome.out() + outcome.err());
         assertTrue(outcome.out().contains("OK: every block verified"), outcome.out());
         assertTrue(outcome.out().contains("seed 42"), "the seed is printed for replay");
+    }
+
+    @Test
+    void heapMapOfAFragmentedHeapIsWrittenAsSvg(@TempDir Path directory) throws Exception {
+        Path svg = directory.resolve("map.svg");
+        Outcome outcome = run("heapmap", "--objects", "20000", "--out", svg.toString());
+        assertEquals(0, outcome.exitCode(), outcome.out() + outcome.err());
+        String text = Files.readString(svg);
+        assertTrue(text.contains("<svg") && text.trim().endsWith("</svg>"), "an SVG document: " + text.substring(0, Math.min(200, text.length())));
+        assertTrue(outcome.out().contains("fragmentation"), outcome.out());
     }
 
     @Test
