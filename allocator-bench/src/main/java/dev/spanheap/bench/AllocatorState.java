@@ -16,6 +16,7 @@ import org.openjdk.jmh.annotations.TearDown;
  * others as skipped.
  */
 @State(Scope.Benchmark)
+@SuppressWarnings("restricted") // reinterpret: the benchmarks run with --enable-native-access
 public class AllocatorState {
 
     /** All of memory as one segment, to touch blocks by raw address without creating segments. */

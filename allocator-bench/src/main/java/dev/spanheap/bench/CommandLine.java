@@ -17,6 +17,8 @@ final class CommandLine {
 
     /** Bad arguments: the message names what was wrong; exit code 2. */
     static final class UsageException extends Exception {
+        private static final long serialVersionUID = 1L;
+
         UsageException(String message) {
             super(message);
         }

@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 
 /** What a result was measured on: JDK, CPU, kernel, glibc, date. */
+@SuppressWarnings("restricted") // a downcall to gnu_get_libc_version
 final class Environment {
 
     private Environment() {

@@ -25,6 +25,7 @@ import java.util.Optional;
  * <p>Pointers cross the boundary as {@code long} (the x86-64 System V ABI passes both in a general
  * register), so a downcall creates no {@link MemorySegment} and no garbage.
  */
+@SuppressWarnings("restricted") // linking downcalls is what this class is for
 public final class NativeAllocators {
 
     /** A native allocator: where its library is, or why it cannot be used here. */
@@ -43,8 +44,10 @@ public final class NativeAllocators {
     static final Linker LINKER = Linker.nativeLinker();
     private static final long RTLD_DEFAULT = 0L;
 
-    private static final List<String> LIBRARY_DIRS = List.of(
-            "/usr/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/lib", "/usr/local/lib", "/lib/x86_64-linux-gnu");
+    /** Where the allocators' shared libraries are looked for: the system property, or the usual directories. */
+    public static final String LIBRARY_PATH_PROPERTY = "spanheap.bench.libraryPath";
+    private static final List<String> LIBRARY_DIRS = List.of(System.getProperty(LIBRARY_PATH_PROPERTY,
+            "/usr/lib/x86_64-linux-gnu:/usr/lib64:/usr/lib:/usr/local/lib:/lib/x86_64-linux-gnu").split(":"));
 
     public static final Library GLIBC = new Library("glibc", Optional.of(LINKER.defaultLookup()), "");
     public static final Library MIMALLOC = openLibrary("mimalloc", "libmimalloc2.0", "libmimalloc.so.2", "mi_malloc");

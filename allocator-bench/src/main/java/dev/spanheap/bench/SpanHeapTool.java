@@ -77,6 +77,11 @@ public final class SpanHeapTool {
             err.print(command.usage());
             return 2;
         } catch (Exception e) {
+            if (String.valueOf(e.getMessage()).contains("JMH lock")) {
+                err.println("spanheap " + name + ": another JMH run holds /tmp/jmh.lock; wait for it to finish (two runs at once"
+                        + " disturb each other's numbers), or run with SPANHEAP_JAVA_OPTS=-Djmh.ignoreLock=true");
+                return 1;
+            }
             err.println("spanheap " + name + ": failed: " + e);
             Throwable cause = e.getCause();
             while (cause != null) {

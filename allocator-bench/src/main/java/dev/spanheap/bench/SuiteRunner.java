@@ -125,8 +125,11 @@ final class SuiteRunner {
     /** Runs the selection; returns the directory's files written. */
     List<Path> run(Pattern selection) throws IOException, RunnerException {
         Files.createDirectories(outputDirectory);
+        // Results of an earlier run in the same directory would be rendered with this one's.
+        for (String stale : List.of("jmh-main.json", "jmh-jemalloc.json", "jmh-gc.json", "memory.jsonl", "environment.json")) {
+            Files.deleteIfExists(outputDirectory.resolve(stale));
+        }
         Path memoryLog = outputDirectory.resolve("memory.jsonl");
-        Files.deleteIfExists(memoryLog);
         Map<String, String> skipped = skippedBaselines();
         SortedSet<String> selected = benchmarks(selection);
         if (selected.isEmpty()) {
