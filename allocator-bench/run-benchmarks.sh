@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs the full JMH suite with the settings docs/benchmarks.md is measured with, and renders the tables.
 #
-#   allocator-bench/run-benchmarks.sh                 # everything: about 20 minutes on 2 cores
+#   allocator-bench/run-benchmarks.sh                 # everything: about 16 minutes on 2 cores
 #   allocator-bench/run-benchmarks.sh 'AllocFreePair' # a subset: benchmarks whose Class.method matches the regex
-#   allocator-bench/run-benchmarks.sh . --quick       # every benchmark once, briefly (about 5 minutes): a smoke test
+#   allocator-bench/run-benchmarks.sh . --quick       # every benchmark once, briefly (about 4 minutes): a smoke test
 #
 # Writes JMH JSON, the memory log and environment.json to allocator-bench/target/bench-results/ (or
 # $SPANHEAP_BENCH_OUT), then the markdown tables to <that directory>/benchmarks-tables.md, ready to paste
