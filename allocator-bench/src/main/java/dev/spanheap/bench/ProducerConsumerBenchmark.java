@@ -58,12 +58,13 @@ public class ProducerConsumerBenchmark {
     public long produce(Control control) {
         long address = allocator.allocate(size);
         AllocatorState.touch(address, size);
+        int spins = 0;
         while (!queue.offer(address)) {
             if (control.stopMeasurement) {
                 allocator.free(address);
                 return 0;
             }
-            Thread.onSpinWait();
+            spins = SpscLongRing.backOff(spins);
         }
         return address;
     }
@@ -73,11 +74,12 @@ public class ProducerConsumerBenchmark {
     @GroupThreads(1)
     public long consume(Control control) {
         long address;
+        int spins = 0;
         while ((address = queue.poll(0)) == 0) {
             if (control.stopMeasurement) {
                 return 0;
             }
-            Thread.onSpinWait();
+            spins = SpscLongRing.backOff(spins);
         }
         allocator.free(address);
         return address;

@@ -147,6 +147,10 @@ final class ResultRenderer {
         }
         heading("Batches: allocate 1000, then free in LIFO, FIFO or random order (ns per allocate+free, lower is better)");
         List<String> allocators = allocatorsOf(rows);
+        if (!results.skipped().isEmpty()) {
+            line("Skipped here: " + String.join(", ", results.skipped().keySet()) + " (see the top of the page).");
+            line("");
+        }
         line("| size | order | " + String.join(" | ", allocators) + " | SpanHeap / malloc |");
         line("|---|---|" + "---:|".repeat(allocators.size() + 1));
         for (String size : distinctParam("BatchFreeOrderBenchmark", "size")) {
@@ -183,6 +187,7 @@ final class ResultRenderer {
                     + ratio(two, one, allocator.equals("spanheap") && className.equals("MixedSizesBenchmark") ? -1.7 : 0)
                     + " | " + ratio(two, malloc2, 0) + " |");
         }
+        skippedRows(4);
         line("");
     }
 
@@ -222,6 +227,7 @@ final class ResultRenderer {
             row.append(memory.map(m -> mib(m.liveBytes())).orElse("")).append(" |");
             line(row.toString());
         }
+        skippedRows(hasOneThread ? 9 : 8);
         line("");
     }
 
@@ -242,6 +248,7 @@ final class ResultRenderer {
             }
             line(row.toString());
         }
+        skippedRows(sizes.size());
         line("");
     }
 
@@ -283,6 +290,11 @@ final class ResultRenderer {
     }
 
     // ---------------------------------------------------------------- helpers
+
+    /** A row per skipped baseline, so a missing allocator is seen, not silently dropped. */
+    private void skippedRows(int columns) {
+        results.skipped().forEach((name, reason) -> line("| " + name + " | " + reason + " |" + " |".repeat(Math.max(0, columns - 1))));
+    }
 
     private List<Results.Row> rowsOf(String className) {
         return results.rows.stream().filter(r -> r.className().equals(className) && !r.source().equals("gc")).toList();

@@ -28,6 +28,8 @@ final class SpscLongRing {
         }
     }
 
+    static final int SPINS_BEFORE_YIELD = 100;
+
     private final long[] elements;
     private final int mask;
     /** Next element to take; consumer only (read by the producer with acquire). */
@@ -64,6 +66,21 @@ final class SpscLongRing {
         long value = elements[(int) h & mask];
         HEAD.setRelease(this, h + 1);
         return value;
+    }
+
+    /**
+     * One step of waiting for the other side: a spin hint for the first {@value #SPINS_BEFORE_YIELD}
+     * steps, then a yield, so that a waiting thread gives its core to the thread it waits for when
+     * the two share a core (two benchmark threads on a 2-core machine with anything else running).
+     * Returns the next step count.
+     */
+    static int backOff(int spins) {
+        if (spins < SPINS_BEFORE_YIELD) {
+            Thread.onSpinWait();
+        } else {
+            Thread.yield();
+        }
+        return spins + 1;
     }
 
     /** Elements in the ring; exact only when neither side is running. */

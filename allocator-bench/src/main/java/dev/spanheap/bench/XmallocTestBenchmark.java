@@ -79,11 +79,12 @@ public class XmallocTestBenchmark {
     @OperationsPerInvocation(BATCH)
     public long allocateBatch(Control control) {
         long slot;
+        int spins = 0;
         while ((slot = empty.poll(-1)) < 0) {
             if (control.stopMeasurement) {
                 return 0;
             }
-            Thread.onSpinWait();
+            spins = SpscLongRing.backOff(spins);
         }
         long[] batch = batches[(int) slot];
         for (int i = 0; i < BATCH; i++) {
@@ -101,11 +102,12 @@ public class XmallocTestBenchmark {
     @OperationsPerInvocation(BATCH)
     public long freeBatch(Control control) {
         long slot;
+        int spins = 0;
         while ((slot = full.poll(-1)) < 0) {
             if (control.stopMeasurement) {
                 return 0;
             }
-            Thread.onSpinWait();
+            spins = SpscLongRing.backOff(spins);
         }
         long[] batch = batches[(int) slot];
         for (int i = 0; i < BATCH; i++) {
