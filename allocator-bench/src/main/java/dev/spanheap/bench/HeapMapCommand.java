@@ -30,7 +30,7 @@ final class HeapMapCommand implements SpanHeapTool.Command {
                 scattered between live pages, then writes the heap map: every arena's pages coloured by state.
 
                 Options:
-                  --out FILE          where to write the SVG (default heap.svg)
+                  --out FILE          where to write the SVG (default heapmap.svg)
                   --objects N         blocks to allocate (default 100000)
                   --keep FRACTION     share of blocks kept alive, 0 to 1 (default 0.3)
                   --seed SEED         random seed (default 1)
@@ -40,7 +40,7 @@ final class HeapMapCommand implements SpanHeapTool.Command {
     @Override
     public int run(String[] args, PrintStream out, PrintStream err) throws Exception {
         CommandLine line = CommandLine.parse(args, 1, Set.of(), Set.of("out", "objects", "keep", "seed"));
-        Path file = Path.of(line.value("out", "heap.svg"));
+        Path file = Path.of(line.value("out", "heapmap.svg"));
         int objects = line.intValue("objects", 100_000, 1, 50_000_000);
         double keep = line.doubleValue("keep", 0.3, 0, 1);
         long seed = line.longValue("seed", 1);
