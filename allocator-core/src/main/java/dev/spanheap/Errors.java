@@ -74,6 +74,14 @@ final class Errors {
                 + " (held from the OS: " + heldBytes + " bytes, after releasing free pages)");
     }
 
+    static OutOfMemoryError osRefused(String operation, long requestBytes, long limitBytes, long heldBytes, OutOfMemoryError cause) {
+        OutOfMemoryError error = new OutOfMemoryError(operation + " of " + requestBytes + " bytes: the OS refused memory ("
+                + cause.getMessage() + "); maxHeapBytes " + (limitBytes == Long.MAX_VALUE ? "none" : String.valueOf(limitBytes))
+                + ", held from the OS: " + heldBytes + " bytes");
+        error.initCause(cause);
+        return error;
+    }
+
     static OutOfMemoryError addressSpaceFull(String operation, long requestBytes, long arenas, long addressSpaceBytes) {
         return new OutOfMemoryError(operation + " of " + requestBytes + " bytes: all " + arenas + " arenas of the "
                 + addressSpaceBytes + "-byte address range are in use (raise addressSpaceBytes)");

@@ -311,7 +311,11 @@ final class PageHeap {
         }
         int index = arenaCount;
         long arenaBase = base + ((long) index << HeapArena.SHIFT);
-        OsMemory.commit(arenaBase, HeapArena.BYTES);
+        try {
+            OsMemory.commit(arenaBase, HeapArena.BYTES);
+        } catch (OutOfMemoryError refused) {
+            throw Errors.osRefused(operation, requestBytes, maxHeapBytes, heldBytes(), refused);
+        }
         HeapArena arena = new HeapArena(index, arenaBase, (long) index * HeapArena.PAGES);
         int neededPages = (index + 1) * HeapArena.PAGES;
         if (pageInfo.length < neededPages) {
@@ -329,7 +333,8 @@ final class PageHeap {
     // ---------------------------------------------------------------- objects larger than an arena
 
     long mapDedicated(long requestedBytes, long alignment, java.lang.foreign.Arena scope) {
-        long mappedBytes = (requestedBytes + OsMemory.OS_PAGE_SIZE - 1) & -OsMemory.OS_PAGE_SIZE;
+        // At least one OS page: mmap refuses a length of zero.
+        long mappedBytes = Math.max(OsMemory.OS_PAGE_SIZE, (requestedBytes + OsMemory.OS_PAGE_SIZE - 1) & -OsMemory.OS_PAGE_SIZE);
         lock.lock();
         try {
             while (heldBytes() + mappedBytes > maxHeapBytes) {
@@ -338,7 +343,12 @@ final class PageHeap {
                     throw Errors.overLimit("allocate", requestedBytes, maxHeapBytes, heldBytes());
                 }
             }
-            long address = OsMemory.mapAligned(mappedBytes, alignment);
+            long address;
+            try {
+                address = OsMemory.mapAligned(mappedBytes, alignment);
+            } catch (OutOfMemoryError refused) {
+                throw Errors.osRefused("allocate", requestedBytes, maxHeapBytes, heldBytes(), refused);
+            }
             dedicated.put(address, new DedicatedMapping(address, mappedBytes, requestedBytes, scope));
             dedicatedBytes += mappedBytes;
             dedicatedAllocations++;

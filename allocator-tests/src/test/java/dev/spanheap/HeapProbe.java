@@ -1,0 +1,103 @@
+package dev.spanheap;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+/**
+ * The tests' window into a heap: the package-private verification and cache hooks of
+ * {@link SpanHeap}, and the few internal constants the tests state bounds with. Lives in package
+ * {@code dev.spanheap} (on the class path, the same runtime package as the core) for that reason.
+ */
+final class HeapProbe {
+
+    /** Bytes one thread cache may hold at most (see {@link ThreadCache#MAX_CACHED_BYTES}). */
+    static final long MAX_CACHED_BYTES_PER_CACHE = ThreadCache.MAX_CACHED_BYTES;
+    static final long ARENA_BYTES = HeapArena.BYTES;
+    static final long PAGE_BYTES = SizeClasses.PAGE_SIZE;
+    static final int MAX_SMALL_SIZE = SizeClasses.MAX_SMALL_SIZE;
+
+    private HeapProbe() {
+    }
+
+    /** Throws {@link IllegalStateException} naming the first broken invariant. Only while no other thread uses the heap. */
+    static void verify(SpanHeap heap) {
+        heap.verifyInvariants();
+    }
+
+    /** Gives back every cache this thread may touch: its own, those of ended threads, the shared ones. */
+    static void flushCaches(SpanHeap heap) {
+        heap.flushReachableCaches();
+    }
+
+    static void flushOwnCache(SpanHeap heap) {
+        heap.flushCurrentThreadCache();
+    }
+
+    static void reclaimDeadCaches(SpanHeap heap) {
+        heap.reclaimDeadCaches();
+    }
+
+    static long scavengeOnce(SpanHeap heap) {
+        return heap.scavengeOnce();
+    }
+
+    /** Start of the heap's reserved address range. */
+    static long base(SpanHeap heap) {
+        return heap.pageHeap().base;
+    }
+
+    /** Whether {@code [address, address + size)} lies in the heap's arenas or in one of its dedicated mappings. */
+    static boolean holds(SpanHeap heap, long address, long size) {
+        PageHeap pages = heap.pageHeap();
+        long offset = address - pages.base;
+        long length = Math.max(1, size);
+        if (offset >= 0 && offset + length <= pages.addressSpaceBytes) {
+            return pages.contains(address) && pages.contains(address + length - 1);
+        }
+        PageHeap.DedicatedMapping mapping = pages.dedicatedAt(address);
+        return mapping != null && mapping.mappedBytes() >= length;
+    }
+
+    /** Size class slot sizes, 1..66 (index 0 unused). */
+    static int slotSize(int sizeClass) {
+        return SizeClasses.SLOT_SIZE[sizeClass];
+    }
+
+    static int classCount() {
+        return SizeClasses.CLASS_COUNT;
+    }
+
+    /**
+     * After everything is freed: flushes the caches and checks that the heap holds nothing: no
+     * live object, no page in a span, nothing cached, every arena page free.
+     */
+    static void assertEmptyAfterFlush(SpanHeap heap) {
+        heap.flushReachableCaches();
+        heap.verifyInvariants();
+        HeapStats stats = heap.stats();
+        assertEquals(0, stats.liveObjects(), () -> "live objects after freeing everything: " + stats);
+        assertEquals(0, stats.spanBytes(), () -> "pages still in spans after freeing everything: " + stats);
+        assertEquals(0, stats.cachedBytes(), () -> "bytes still cached after flushing: " + stats);
+        assertEquals(0, stats.dedicatedObjects(), () -> "dedicated mappings left: " + stats);
+        assertEquals((long) stats.arenas() * ARENA_BYTES, stats.freePageBytes(), () -> "not every page is free: " + stats);
+    }
+
+    /** The offset of the first non-zero byte of {@code segment}, or -1 if every byte is zero. */
+    static long firstNonZero(MemorySegment segment) {
+        long size = segment.byteSize();
+        long i = 0;
+        for (; i + 8 <= size; i += 8) {
+            if (segment.get(ValueLayout.JAVA_LONG_UNALIGNED, i) != 0) {
+                break;
+            }
+        }
+        for (; i < size; i++) {
+            if (segment.get(ValueLayout.JAVA_BYTE, i) != 0) {
+                return i;
+            }
+        }
+        return -1;
+    }
+}

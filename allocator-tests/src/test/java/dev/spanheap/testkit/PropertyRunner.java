@@ -1,0 +1,123 @@
+package dev.spanheap.testkit;
+
+import java.util.List;
+import java.util.Objects;
+import java.util.function.Consumer;
+import java.util.function.Function;
+
+/**
+ * Runs a model-based property: generates sequences of actions from seeds, runs each one, and on
+ * the first failure shrinks it (see {@link Shrinker}) and fails with the seed, the replay flag and
+ * the minimal sequence.
+ *
+ * <p>Seeds: each run draws a fresh base seed (printed), and sequence {@code i} uses
+ * {@code Gen.mix(base + i)}. {@code -Dspanheap.seed=S} replays exactly the sequence with seed
+ * {@code S} (one try); {@code -Dspanheap.tries=N} runs N sequences instead of the property's
+ * default (a longer search).
+ *
+ * @param <A> the action type: plain data with a readable {@code toString()}
+ */
+public final class PropertyRunner<A> {
+
+    /** System property that replays one sequence. */
+    public static final String SEED_PROPERTY = "spanheap.seed";
+    /** System property that sets the number of sequences per property. */
+    public static final String TRIES_PROPERTY = "spanheap.tries";
+
+    private static final int SHRINK_BUDGET = 600;
+
+    private final String name;
+    private final int defaultTries;
+    private final Function<Gen, List<A>> generator;
+    private final Consumer<List<A>> property;
+    private final Function<A, List<A>> simpler;
+
+    /**
+     * @param name         shown in messages, e.g. {@code "HeapModelPropertyTest#defaultMode"}
+     * @param defaultTries sequences per run unless {@code -Dspanheap.tries} says otherwise
+     * @param generator    builds one sequence from a seeded generator
+     * @param property     runs one sequence from scratch and throws (any Throwable) on failure
+     * @param simpler      simpler replacements of one action, for shrinking
+     */
+    public PropertyRunner(String name, int defaultTries, Function<Gen, List<A>> generator,
+                          Consumer<List<A>> property, Function<A, List<A>> simpler) {
+        this.name = name;
+        this.defaultTries = defaultTries;
+        this.generator = generator;
+        this.property = property;
+        this.simpler = simpler;
+    }
+
+    /** Runs the property; returns what was run, or throws {@link AssertionError} describing the minimal failure. */
+    public Summary run() {
+        long started = System.nanoTime();
+        String replay = System.getProperty(SEED_PROPERTY);
+        long baseSeed;
+        int tries;
+        if (replay != null && !replay.isBlank()) {
+            baseSeed = Long.parseLong(replay.trim());
+            tries = 1;
+        } else {
+            baseSeed = Gen.mix(System.nanoTime() ^ Thread.currentThread().threadId() ^ name.hashCode());
+            tries = Integer.getInteger(TRIES_PROPERTY, defaultTries);
+        }
+        long actions = 0;
+        for (int i = 0; i < tries; i++) {
+            long seed = replay != null && !replay.isBlank() ? baseSeed : Gen.mix(baseSeed + i);
+            List<A> sequence = generator.apply(new Gen(seed));
+            actions += sequence.size();
+            Throwable failure = runOnce(sequence);
+            if (failure != null) {
+                throw shrunkFailure(seed, sequence, failure);
+            }
+        }
+        Summary summary = new Summary(name, tries, actions, (System.nanoTime() - started) / 1_000_000, baseSeed);
+        System.out.println(summary);
+        return summary;
+    }
+
+    private Throwable runOnce(List<A> sequence) {
+        try {
+            property.accept(sequence);
+            return null;
+        } catch (Throwable t) {
+            return t;
+        }
+    }
+
+    private AssertionError shrunkFailure(long seed, List<A> original, Throwable failure) {
+        Class<?> kind = failure.getClass();
+        Throwable[] lastFailure = {failure};
+        Shrinker.Shrunk<A> shrunk = Shrinker.shrink(original, candidate -> {
+            Throwable t = runOnce(candidate);
+            if (t != null && t.getClass() == kind) {
+                lastFailure[0] = t;
+                return true;
+            }
+            return false;
+        }, simpler, SHRINK_BUDGET);
+        // Run the minimal sequence once more so the reported failure is its own.
+        Throwable minimalFailure = Objects.requireNonNullElse(runOnce(shrunk.actions()), lastFailure[0]);
+        StringBuilder message = new StringBuilder();
+        message.append(name).append(" failed for seed ").append(seed)
+                .append("\n  replay with: -D").append(SEED_PROPERTY).append('=').append(seed)
+                .append("\n  original sequence: ").append(original.size()).append(" actions; failure: ").append(failure)
+                .append("\n  minimal sequence (").append(shrunk.actions().size()).append(" actions, ")
+                .append(shrunk.attempts()).append(" shrink attempts):");
+        for (int i = 0; i < shrunk.actions().size(); i++) {
+            message.append("\n    ").append(i).append(": ").append(shrunk.actions().get(i));
+        }
+        message.append("\n  minimal failure: ").append(minimalFailure);
+        System.out.println(message);
+        return new AssertionError(message.toString(), minimalFailure);
+    }
+
+    /** What a passing run covered. */
+    public record Summary(String property, int sequences, long actions, long millis, long baseSeed) {
+        @Override
+        public String toString() {
+            return "property " + property + ": " + sequences + " sequences, " + actions + " actions, "
+                    + millis + " ms (base seed " + baseSeed + ")";
+        }
+    }
+}
