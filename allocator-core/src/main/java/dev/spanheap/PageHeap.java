@@ -62,6 +62,11 @@ final class PageHeap {
      * entries for its span were written, through the central-list lock, so the reader sees them.
      */
     int[] pageInfo = new int[HeapArena.PAGES];
+    /**
+     * Told the new array whenever {@link #pageInfo} is replaced (under the lock), so that the free
+     * fast path can keep it in a field of its own, one load closer. Set once before first use.
+     */
+    java.util.function.Consumer<int[]> pageInfoReplaced = info -> { };
 
     /** Free runs as {@code length << 40 | firstPage}. Guarded by the lock. */
     private final TreeSet<Long> freeRuns = new TreeSet<>();
@@ -322,6 +327,7 @@ final class PageHeap {
             int[] grown = new int[Math.min(Math.max(neededPages, pageInfo.length * 2), maxArenas * HeapArena.PAGES)];
             System.arraycopy(pageInfo, 0, grown, 0, pageInfo.length);
             pageInfo = grown;
+            pageInfoReplaced.accept(grown);
         }
         arenas[index] = arena;
         arenaCount = index + 1;
@@ -685,6 +691,7 @@ final class PageHeap {
             dedicatedBytes = 0;
             OsMemory.unmap(base, addressSpaceBytes);
             pageInfo = new int[0];
+            pageInfoReplaced.accept(pageInfo);
         } finally {
             lock.unlock();
         }

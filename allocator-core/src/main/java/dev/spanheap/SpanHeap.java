@@ -83,6 +83,12 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
      * empty one by {@link #close()} so that the fast paths fall through to the closed check.
      */
     private ThreadCache[] caches = new ThreadCache[1 << CACHE_INDEX_BITS];
+    /**
+     * The page heap's {@link PageHeap#pageInfo}, kept here so that the free fast path reaches it
+     * with one load; the page heap replaces it (under its lock) when an arena is added. Read
+     * without a lock for the reason given at {@link PageHeap#pageInfo}.
+     */
+    private int[] pageInfo;
     /** Caches shared by virtual threads (and by platform threads whose index is taken), each used under its lock. */
     private final ThreadCache[] sharedCaches;
 
@@ -105,6 +111,8 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         this.checked = config.checked();
         this.pages = new PageHeap(config);
         this.base = pages.base;
+        this.pageInfo = pages.pageInfo;
+        pages.pageInfoReplaced = info -> this.pageInfo = info;
         this.memoryArena = Arena.ofShared();
         this.memory = MemorySegment.ofAddress(base).reinterpret(config.addressSpaceBytes(), memoryArena, null);
         this.memoryScope = memory.scope();
@@ -318,12 +326,12 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
     /** Frees an address returned by {@link #allocateAddress} (or the address of an allocated segment). */
     public void freeAddress(long address) {
         long offset = address - base;
-        int[] info = pages.pageInfo;
+        int[] info = pageInfo;
         long page = offset >>> SizeClasses.PAGE_SHIFT;
         if (page < info.length) {
-            int pageInfo = info[(int) page];
-            int sizeClass = pageInfo & 0xFF;
-            long inSpan = (offset & SizeClasses.PAGE_MASK) | (long) (pageInfo >>> 8) << SizeClasses.PAGE_SHIFT;
+            int entry = info[(int) page];
+            int sizeClass = entry & 0xFF;
+            long inSpan = (offset & SizeClasses.PAGE_MASK) | (long) (entry >>> 8) << SizeClasses.PAGE_SHIFT;
             if (inSpan < SLOT_AREA_END[sizeClass] && SizeClasses.isSlotMultiple(inSpan, sizeClass)) {
                 Thread thread = Thread.currentThread();
                 ThreadCache cache = caches[(int) thread.threadId() & CACHE_INDEX_MASK];
@@ -535,7 +543,7 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
     private void retire(ThreadCache cache) {
         cache.flush(centrals);
         for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
-            retiredFrees[c] += cache.frees[c];
+            retiredFrees[c] += cache.frees(c);
             retiredSlotsIn[c] += cache.slotsIn[c];
             retiredSlotsOut[c] += cache.slotsOut[c];
         }
@@ -672,8 +680,8 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
                 slotsIn[c] = retiredSlotsIn[c];
                 slotsOut[c] = retiredSlotsOut[c];
                 for (ThreadCache cache : all) {
-                    cachedSlots[c] += cache.counts[c];
-                    frees[c] += cache.frees[c];
+                    cachedSlots[c] += cache.count(c);
+                    frees[c] += cache.frees(c);
                     slotsIn[c] += cache.slotsIn[c];
                     slotsOut[c] += cache.slotsOut[c];
                 }
@@ -847,7 +855,7 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         long[] cachedPerClass = new long[SizeClasses.CLASS_COUNT];
         for (ThreadCache cache : all) {
             for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
-                int n = cache.counts[c];
+                int n = cache.count(c);
                 if (n < 0 || n > ThreadCache.CAPACITY[c]) {
                     return "a thread cache holds " + n + " slots of class " + c + " (capacity " + ThreadCache.CAPACITY[c] + ")";
                 }

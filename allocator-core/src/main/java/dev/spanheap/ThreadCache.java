@@ -7,10 +7,18 @@ import java.util.concurrent.locks.ReentrantLock;
  * per platform thread here). The allocation fast path pops from it and the free fast path pushes to
  * it, with no lock and no atomic instruction: only its owner thread touches it.
  *
- * <p><b>Layout.</b> One flat {@code long[]}: class {@code c} owns entries
- * {@code [c << 6, (c << 6) + CAPACITY[c])}, filled from the bottom; {@link #counts}{@code [c]} is
- * how many are in use. Bit 0 of an entry is set when the slot is known to be zero (needzero): the
- * zeroing allocation skips the clear for it.
+ * <p><b>Layout.</b> One flat {@code long[]} of addresses: class {@code c} owns entries
+ * {@code [c << 6, (c << 6) + capacity)}, filled from the bottom. Bit 0 of an entry is set when the
+ * slot is known to be zero (needzero): the zeroing allocation skips the clear for it. Everything
+ * else the fast paths need about class {@code c} is packed in one word, {@link #state}{@code [c]},
+ * so that a pop or a push reads and writes one word besides the address:
+ * <pre>
+ *   bits 0..6    count     slots on the stack (0..64)
+ *   bits 7..13   capacity  the class's bound ({@link #CAPACITY})
+ *   bits 14..63  pops      allocations served from the stack (50 bits: ~10^15)
+ * </pre>
+ * Frees are not counted on the fast path; they follow from
+ * {@code count == slotsIn - slotsOut + frees - pops}.
  *
  * <p><b>Bounds.</b> Class {@code c} holds at most {@link #CAPACITY}{@code [c]} slots (64 for small
  * slots, fewer as slots grow, so that about 64 KiB of each class is cached); a whole cache holds at
@@ -22,13 +30,18 @@ import java.util.concurrent.locks.ReentrantLock;
  * small fixed set of caches, each used under {@link #sharedLock}.
  *
  * <p>Synchronization: owner thread only (or holders of {@link #sharedLock} for a shared cache).
- * {@link #counts} and {@link #frees} are also read racily by statistics.
+ * {@link #state} is also read racily by statistics.
  */
 final class ThreadCache {
 
     static final int CLASS_SHIFT = 6;
     static final int[] CAPACITY = new int[SizeClasses.CLASS_COUNT];
     static final long MAX_CACHED_BYTES;
+
+    private static final long COUNT_MASK = 0x7F;
+    private static final int CAPACITY_SHIFT = 7;
+    private static final int POPS_SHIFT = 14;
+    private static final long ONE_POP = 1L << POPS_SHIFT;
 
     static {
         long total = 0;
@@ -43,9 +56,8 @@ final class ThreadCache {
     final Thread owner;
     final ReentrantLock sharedLock;
     final long[] slots = new long[SizeClasses.CLASS_COUNT << CLASS_SHIFT];
-    final int[] counts = new int[SizeClasses.CLASS_COUNT];
-    /** Frees into this cache per class (the only fast-path counter; allocations are derived). */
-    final long[] frees = new long[SizeClasses.CLASS_COUNT];
+    /** Per class: count, capacity and pops, packed as the class comment shows. Class 0 has capacity 0. */
+    final long[] state = new long[SizeClasses.CLASS_COUNT];
     /** Slots moved in from / out to the central lists, per class. Owner only, read racily. */
     final long[] slotsIn = new long[SizeClasses.CLASS_COUNT];
     final long[] slotsOut = new long[SizeClasses.CLASS_COUNT];
@@ -53,28 +65,52 @@ final class ThreadCache {
     ThreadCache(Thread owner) {
         this.owner = owner;
         this.sharedLock = owner == null ? new ReentrantLock() : null;
+        for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
+            state[c] = (long) CAPACITY[c] << CAPACITY_SHIFT;
+        }
     }
 
     /** Pops a slot of class {@code c} (tagged); 0 if the stack is empty. */
     long pop(int c) {
-        int n = counts[c];
+        long s = state[c];
+        int n = (int) (s & COUNT_MASK);
         if (n == 0) {
             return 0;
         }
-        counts[c] = n - 1;
+        state[c] = s - 1 + ONE_POP;
         return slots[(c << CLASS_SHIFT) + n - 1];
     }
 
-    /** Pushes a freed slot of class {@code c}; false if the stack is full. */
+    /** Pushes a freed slot of class {@code c}; false if the stack is full (or {@code c} is 0). */
     boolean push(int c, long address) {
-        int n = counts[c];
-        if (n == CAPACITY[c]) {
+        long s = state[c];
+        int n = (int) (s & COUNT_MASK);
+        if (n == (int) ((s >>> CAPACITY_SHIFT) & COUNT_MASK)) {
             return false;
         }
         slots[(c << CLASS_SHIFT) + n] = address;
-        counts[c] = n + 1;
-        frees[c]++;
+        state[c] = s + 1;
         return true;
+    }
+
+    /** Slots of class {@code c} on the stack (racy when read by another thread). */
+    int count(int c) {
+        return (int) (state[c] & COUNT_MASK);
+    }
+
+    /** Allocations served from class {@code c}'s stack so far (racy when read by another thread). */
+    long pops(int c) {
+        return state[c] >>> POPS_SHIFT;
+    }
+
+    /** Frees into class {@code c}'s stack so far, derived from the other counters. */
+    long frees(int c) {
+        long s = state[c];
+        return (s & COUNT_MASK) - slotsIn[c] + slotsOut[c] + (s >>> POPS_SHIFT);
+    }
+
+    private void setCount(int c, int n) {
+        state[c] = (state[c] & ~COUNT_MASK) | n;
     }
 
     /**
@@ -85,18 +121,19 @@ final class ThreadCache {
         int base = c << CLASS_SHIFT;
         int moved = central.refill(slots, base, Math.max(1, CAPACITY[c] / 2));
         slotsIn[c] += moved;
-        counts[c] = moved - 1;
+        setCount(c, moved - 1);
+        state[c] += ONE_POP;
         return slots[base + moved - 1];
     }
 
     /** The push slow path: gives the older half of class {@code c} back to its central list, then pushes. */
     void drainHalfAndPush(int c, CentralList central, long address) {
         int base = c << CLASS_SHIFT;
-        int n = counts[c];
+        int n = count(c);
         int half = Math.max(1, n / 2);
         central.giveBack(slots, base, half);
         System.arraycopy(slots, base + half, slots, base, n - half);
-        counts[c] = n - half;
+        setCount(c, n - half);
         slotsOut[c] += half;
         push(c, address);
     }
@@ -104,11 +141,11 @@ final class ThreadCache {
     /** Gives every cached slot back to the central lists. */
     void flush(CentralList[] centrals) {
         for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
-            int n = counts[c];
+            int n = count(c);
             if (n > 0) {
                 centrals[c].giveBack(slots, c << CLASS_SHIFT, n);
                 slotsOut[c] += n;
-                counts[c] = 0;
+                setCount(c, 0);
             }
         }
     }
@@ -117,7 +154,7 @@ final class ThreadCache {
     long cachedBytes() {
         long total = 0;
         for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
-            total += (long) counts[c] * SizeClasses.SLOT_SIZE[c];
+            total += (long) count(c) * SizeClasses.SLOT_SIZE[c];
         }
         return total;
     }

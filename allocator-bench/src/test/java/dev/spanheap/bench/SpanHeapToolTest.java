@@ -1,0 +1,116 @@
+package dev.spanheap.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The command-line tool's contract: help succeeds, bad arguments fail with a usage message, a
+ * short stress run verifies, and {@code compare --json} prints JSON a program can read. Runs the
+ * tool in-process through {@link SpanHeapTool#run}, so exit codes are checked without exiting.
+ */
+class SpanHeapToolTest {
+
+    /** What one run of the tool printed, and its exit code. */
+    private record Outcome(int exitCode, String out, String err) {
+    }
+
+    @BeforeAll
+    static void allowConcurrentJmh() {
+        // Other JMH runs may hold JMH's machine-wide lock; this test's run is a smoke run, not a measurement.
+        System.setProperty("jmh.ignoreLock", "true");
+    }
+
+    private static Outcome run(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int code = SpanHeapTool.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+        return new Outcome(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void helpOnTheToolAndEveryCommandSucceeds() {
+        Outcome top = run("--help");
+        assertEquals(0, top.exitCode());
+        for (String command : SpanHeapTool.COMMANDS.keySet()) {
+            assertTrue(top.out().contains(command), "top-level help lists " + command);
+            Outcome help = run(command, "--help");
+            assertEquals(0, help.exitCode(), command + " --help");
+            assertTrue(help.out().startsWith("Usage: spanheap " + command), command + " --help prints its usage: " + help.out());
+        }
+    }
+
+    @Test
+    void badArgumentsPrintUsageAndExitNonZero() {
+        List<String[]> bad = List.of(
+                new String[] {},
+                new String[] {"frobnicate"},
+                new String[] {"compare", "--no-such-option"},
+                new String[] {"stress", "--duration"},
+                new String[] {"stress", "--duration", "soon"},
+                new String[] {"stress", "--threads", "0"},
+                new String[] {"heapmap", "--keep", "2"},
+                new String[] {"bench", "--regex", "NoBenchmarkIsCalledThis"},
+                new String[] {"bench", "--allocator", "dlmalloc"},
+                new String[] {"stress", "stray"});
+        for (String[] args : bad) {
+            Outcome outcome = run(args);
+            assertEquals(2, outcome.exitCode(), "exit code of " + String.join(" ", args));
+            assertTrue(outcome.err().contains("Usage: spanheap"), "usage printed for " + String.join(" ", args) + ": " + outcome.err());
+        }
+    }
+
+    @Test
+    void shortStressRunVerifiesAndExitsZero() {
+        Outcome outcome = run("stress", "--duration", "2s", "--threads", "2", "--seed", "42");
+        assertEquals(0, outcome.exitCode(), outcome.out() + outcome.err());
+        assertTrue(outcome.out().contains("OK: every block verified"), outcome.out());
+        assertTrue(outcome.out().contains("seed 42"), "the seed is printed for replay");
+    }
+
+    @Test
+    void heapMapOfAFragmentedHeapIsWrittenAsSvg(@TempDir Path directory) throws Exception {
+        Path svg = directory.resolve("map.svg");
+        Outcome outcome = run("heapmap", "--objects", "20000", "--out", svg.toString());
+        assertEquals(0, outcome.exitCode(), outcome.out() + outcome.err());
+        String text = Files.readString(svg);
+        assertTrue(text.contains("<svg") && text.trim().endsWith("</svg>"), "an SVG document: " + text.substring(0, Math.min(200, text.length())));
+        assertTrue(outcome.out().contains("fragmentation"), outcome.out());
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void compareJsonParsesAndHasTheRawPathAndMalloc() {
+        Outcome outcome = run("compare", "--quick", "--json");
+        assertEquals(0, outcome.exitCode(), outcome.err());
+        Object parsed = Json.parse(outcome.out().trim());
+        Map<String, Object> root = assertInstanceOf(Map.class, parsed);
+        assertNotNull(root.get("note"));
+        List<Object> pairs = assertInstanceOf(List.class, root.get("allocFree"));
+        boolean sawSpanHeap = false;
+        boolean sawMalloc = false;
+        for (Object item : pairs) {
+            Map<String, Object> pair = (Map<String, Object>) item;
+            double ns = (Double) pair.get("nsPerOp");
+            assertTrue(ns > 0 && ns < 1e6, "a sane ns/op: " + pair);
+            sawSpanHeap |= pair.get("allocator").equals("spanheapAddress");
+            sawMalloc |= pair.get("allocator").equals("malloc");
+        }
+        assertTrue(sawSpanHeap && sawMalloc, "both measured: " + pairs);
+        assertFalse(outcome.out().contains("WARNING"), "no warnings on standard output");
+    }
+}
