@@ -2,7 +2,6 @@ package dev.spanheap;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * The spans of one size class that have free slots, and the exchange of slots between those spans
@@ -16,7 +15,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * keeps a freed slot usable by the freeing thread at once and needs no remote-free queue.
  *
  * <p>Synchronization: everything here, and the slot fields of this class's spans, are guarded by
- * {@link #lock}. Lock order: a central-list lock, then the page heap lock.
+ * the monitor of {@link #lock}. Lock order: a central-list lock, then the page heap lock.
  */
 final class CentralList {
 
@@ -24,7 +23,12 @@ final class CentralList {
     static final long POISON = 0xDEADBEEFDEADBEEFL;
 
     final int sizeClass;
-    final ReentrantLock lock = new ReentrantLock();
+    /**
+     * The class's lock, a plain monitor: a contended {@code ReentrantLock} allocates a queue node
+     * per waiter on the Java heap, which showed up as garbage (and RSS) on the cross-thread
+     * workloads; a contended monitor inflates into native memory instead.
+     */
+    final Object lock = new Object();
     private final PageHeap pageHeap;
     private final MemorySegment memory;
     private final long memoryBase;
@@ -63,8 +67,7 @@ final class CentralList {
      * one; takes a new span from the page heap when no partial span is left.
      */
     int refill(long[] dest, int offset, int count) {
-        lock.lock();
-        try {
+        synchronized (lock) {
             boolean newSpan = false;
             int moved = 0;
             while (moved < count) {
@@ -93,8 +96,6 @@ final class CentralList {
                 refillsFromPartial++;
             }
             return moved;
-        } finally {
-            lock.unlock();
         }
     }
 
@@ -104,8 +105,7 @@ final class CentralList {
      * counted, and the heap stays consistent.
      */
     void giveBack(long[] addresses, int offset, int count) {
-        lock.lock();
-        try {
+        synchronized (lock) {
             for (int i = 0; i < count; i++) {
                 long address = addresses[offset + i] & ~1L;
                 Span span = pageHeap.spanAt(address);
@@ -117,15 +117,12 @@ final class CentralList {
                 returnSlot(span, slot);
             }
             slotsGivenBack += count;
-        } finally {
-            lock.unlock();
         }
     }
 
     /** Checked mode: one slot straight from the spans, its poison verified; returns the address. */
     long allocateChecked() {
-        lock.lock();
-        try {
+        synchronized (lock) {
             Span span = partialHead;
             boolean fresh = span == null;
             if (fresh) {
@@ -156,15 +153,12 @@ final class CentralList {
             }
             directAllocations++;
             return zero ? address | 1 : address;
-        } finally {
-            lock.unlock();
         }
     }
 
     /** Checked mode: frees one slot, catching every double free, and poisons it. */
     void freeChecked(long address, Span span, int slot) {
-        lock.lock();
-        try {
+        synchronized (lock) {
             if (pageHeap.spanAt(address) != span || !span.isAllocated(slot)) {
                 throw Errors.doubleFree("free", address, span);
             }
@@ -175,8 +169,6 @@ final class CentralList {
             span.poisoned[slot >>> 6] |= 1L << slot;
             directFrees++;
             returnSlot(span, slot);
-        } finally {
-            lock.unlock();
         }
     }
 
@@ -192,11 +184,8 @@ final class CentralList {
 
     /** Whether {@code slot} of {@code span} is allocated, read under the lock. */
     boolean isAllocated(Span span, int slot) {
-        lock.lock();
-        try {
+        synchronized (lock) {
             return pageHeap.spanAt(span.start) == span && span.isAllocated(slot);
-        } finally {
-            lock.unlock();
         }
     }
 
@@ -251,8 +240,7 @@ final class CentralList {
      * free still finds its span); this returns them to the page heap.
      */
     void releaseEmptySpans() {
-        lock.lock();
-        try {
+        synchronized (lock) {
             Span span = partialHead;
             while (span != null) {
                 Span next = span.nextPartial;
@@ -263,15 +251,12 @@ final class CentralList {
                 }
                 span = next;
             }
-        } finally {
-            lock.unlock();
         }
     }
 
     /** Checks the partial list against the spans' own state, holding the lock; null if all is well. */
     String verify() {
-        lock.lock();
-        try {
+        synchronized (lock) {
             int listed = 0;
             for (Span s = partialHead; s != null; s = s.nextPartial) {
                 if (!s.inPartialList || s.isFull() || s.sizeClass != sizeClass) {
@@ -282,8 +267,6 @@ final class CentralList {
                 }
             }
             return null;
-        } finally {
-            lock.unlock();
         }
     }
 }

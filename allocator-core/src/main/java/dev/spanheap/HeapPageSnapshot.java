@@ -71,22 +71,13 @@ final class HeapPageSnapshot {
 
     static HeapPageSnapshot take(SpanHeap heap) {
         PageHeap pages = heap.pageHeap();
-        for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
-            heap.centralList(c).lock.lock();
-        }
-        pages.lock.lock();
-        try {
+        return heap.withEveryCentralLockAndThePageHeapLock(() -> {
             List<ArenaPages> arenas = new ArrayList<>(pages.arenaCount);
             for (int a = 0; a < pages.arenaCount; a++) {
                 arenas.add(copyArena(pages.arenas[a]));
             }
             return new HeapPageSnapshot(List.copyOf(arenas), pages.dedicatedCount(), pages.dedicatedBytes);
-        } finally {
-            pages.lock.unlock();
-            for (int c = SizeClasses.CLASS_COUNT - 1; c >= 1; c--) {
-                heap.centralList(c).lock.unlock();
-            }
-        }
+        });
     }
 
     private static ArenaPages copyArena(HeapArena arena) {

@@ -693,8 +693,7 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
             CentralList central = centrals[c];
             long spans, allocatedSlots, directAllocations, directFrees, quarantined;
-            central.lock.lock();
-            try {
+            synchronized (central.lock) {
                 spans = central.spans;
                 allocatedSlots = central.allocatedSlots;
                 directAllocations = central.directAllocations;
@@ -703,8 +702,6 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
                 fromCentral += central.refillsFromPartial;
                 fromNewSpan += central.refillsFromNewSpan;
                 doubleFrees += central.doubleFreesDetected;
-            } finally {
-                central.lock.unlock();
             }
             long live = allocatedSlots - cachedSlots[c] - quarantined;
             long classFrees = frees[c] + directFrees;
@@ -794,20 +791,31 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         } finally {
             registryLock.unlock();
         }
-        for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
-            centrals[c].lock.lock();
+        problem = withEveryCentralLockAndThePageHeapLock(() -> verifyLocked(owned));
+        if (problem != null) {
+            throw new IllegalStateException("invariant broken: " + problem);
+        }
+    }
+
+    /**
+     * Runs {@code action} holding every central-list lock (taken in class order) and then the page
+     * heap lock: a consistent view of all spans, for verification and snapshots.
+     */
+    <T> T withEveryCentralLockAndThePageHeapLock(java.util.function.Supplier<T> action) {
+        return holdCentralLocksFrom(1, action);
+    }
+
+    private <T> T holdCentralLocksFrom(int sizeClass, java.util.function.Supplier<T> action) {
+        if (sizeClass < SizeClasses.CLASS_COUNT) {
+            synchronized (centrals[sizeClass].lock) {
+                return holdCentralLocksFrom(sizeClass + 1, action);
+            }
         }
         pages.lock.lock();
         try {
-            problem = verifyLocked(owned);
+            return action.get();
         } finally {
             pages.lock.unlock();
-            for (int c = SizeClasses.CLASS_COUNT - 1; c >= 1; c--) {
-                centrals[c].lock.unlock();
-            }
-        }
-        if (problem != null) {
-            throw new IllegalStateException("invariant broken: " + problem);
         }
     }
 
