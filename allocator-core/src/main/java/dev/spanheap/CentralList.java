@@ -7,8 +7,11 @@ import java.lang.foreign.ValueLayout;
  * The spans of one size class that have free slots, and the exchange of slots between those spans
  * and the thread caches; Go's {@code mcentral}. A thread cache takes slots in batches
  * ({@link #refill}) and gives them back in batches ({@link #giveBack}); a span that fills up leaves
- * the partial list, and a span whose last slot comes back returns to the {@link PageHeap} at once
- * (in checked mode, at the next {@link #releaseEmptySpans}).
+ * the partial list, and a span whose last slot comes back returns to the {@link PageHeap}, except
+ * that one empty span per class is kept as a spare (so that a producer/consumer pair does not make
+ * and unmake a span every few slots); in checked mode every empty span is kept. Spares go back at
+ * the next {@link #releaseEmptySpans} (from {@code releaseFreeMemory()}, the scavenger, or an
+ * allocation about to fail at the limit).
  *
  * <p>Departure from Go: Go's mcache holds a whole span per class and the garbage collector sweeps;
  * with explicit frees from any thread, moving slot batches (as TCMalloc's central free lists do)
@@ -32,8 +35,10 @@ final class CentralList {
     private final PageHeap pageHeap;
     private final MemorySegment memory;
     private final long memoryBase;
-    /** Checked mode: empty spans stay here until {@link #releaseEmptySpans}. */
+    /** Checked mode: every empty span stays here until {@link #releaseEmptySpans}. */
     private final boolean checked;
+    /** Empty spans kept on the partial list (at most one in default mode). Guarded by the lock. */
+    int emptySpans;
 
     /** Head of the intrusive list of spans with at least one free slot, lowest address not implied. */
     private Span partialHead;
@@ -80,6 +85,9 @@ final class CentralList {
                     newSpan = true;
                 }
                 while (moved < count && !span.isFull()) {
+                    if (span.allocatedSlots == 0) {
+                        emptySpans--;
+                    }
                     int slot = span.takeSlot();
                     long address = span.slotAddress(slot);
                     dest[offset + moved++] = span.takeIsZero(slot) ? address | 1 : address;
@@ -127,6 +135,9 @@ final class CentralList {
             boolean fresh = span == null;
             if (fresh) {
                 span = newSpan();
+            }
+            if (span.allocatedSlots == 0) {
+                emptySpans--;
             }
             int slot = span.takeSlot();
             boolean zero = span.takeIsZero(slot);
@@ -193,12 +204,20 @@ final class CentralList {
         boolean wasFull = span.isFull();
         span.returnSlot(slot);
         allocatedSlots--;
-        if (span.allocatedSlots == 0 && !checked) {
-            if (!wasFull) {
-                unlinkPartial(span);
+        if (span.allocatedSlots == 0) {
+            if (checked || emptySpans == 0) {
+                // Kept as the class's spare (checked mode: kept for checking).
+                emptySpans++;
+                if (wasFull) {
+                    linkPartial(span);
+                }
+            } else {
+                if (!wasFull) {
+                    unlinkPartial(span);
+                }
+                spans--;
+                pageHeap.freeSmallSpan(span);
             }
-            spans--;
-            pageHeap.freeSmallSpan(span);
         } else if (wasFull) {
             linkPartial(span);
         }
@@ -207,6 +226,7 @@ final class CentralList {
     private Span newSpan() {
         Span span = pageHeap.allocateSmallSpan(sizeClass);
         spans++;
+        emptySpans++;
         linkPartial(span);
         return span;
     }
@@ -236,17 +256,18 @@ final class CentralList {
     }
 
     /**
-     * Checked mode keeps empty spans (so that their poisoned slots stay checkable and a late double
-     * free still finds its span); this returns them to the page heap.
+     * Returns the empty spans kept here (the spare; in checked mode, all of them, kept so that their
+     * poisoned slots stay checkable and a late double free still finds its span) to the page heap.
      */
     void releaseEmptySpans() {
         synchronized (lock) {
             Span span = partialHead;
-            while (span != null) {
+            while (span != null && emptySpans > 0) {
                 Span next = span.nextPartial;
                 if (span.allocatedSlots == 0) {
                     unlinkPartial(span);
                     spans--;
+                    emptySpans--;
                     pageHeap.freeSmallSpan(span);
                 }
                 span = next;
@@ -258,13 +279,21 @@ final class CentralList {
     String verify() {
         synchronized (lock) {
             int listed = 0;
+            int empty = 0;
             for (Span s = partialHead; s != null; s = s.nextPartial) {
                 if (!s.inPartialList || s.isFull() || s.sizeClass != sizeClass) {
                     return "class " + sizeClass + ": partial list holds " + s + " with " + s.allocatedSlots + "/" + s.capacity;
                 }
+                if (s.allocatedSlots == 0) {
+                    empty++;
+                }
                 if (++listed > spans) {
                     return "class " + sizeClass + ": partial list is longer than the " + spans + " spans (a cycle?)";
                 }
+            }
+            if (empty != emptySpans || (!checked && empty > 1)) {
+                return "class " + sizeClass + ": " + empty + " empty spans listed, count says " + emptySpans
+                        + (checked ? "" : " (at most one spare)");
             }
             return null;
         }

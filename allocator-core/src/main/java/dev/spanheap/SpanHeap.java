@@ -225,9 +225,11 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         try {
             return allocateFromHeap(byteSize, byteAlignment, sizeClass);
         } catch (OutOfMemoryError e) {
-            // Slots parked in this thread's cache and dead threads' caches may free whole spans.
+            // Slots parked in this thread's cache and dead threads' caches may free whole spans,
+            // and each class may keep an empty spare span.
             flushCurrentThreadCache();
             reclaimDeadCaches();
+            releaseEmptySpans();
             return allocateFromHeap(byteSize, byteAlignment, sizeClass);
         }
     }
@@ -561,14 +563,10 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
 
     /**
      * Flushes what can be flushed safely from this thread: its own cache, dead threads' caches, and
-     * the shared caches; in checked mode, also returns the empty spans the central lists kept.
+     * the shared caches; then returns the empty spans the central lists kept (each class's spare,
+     * and in checked mode every empty span).
      */
     void flushReachableCaches() {
-        if (checked) {
-            for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
-                centrals[c].releaseEmptySpans();
-            }
-        }
         flushCurrentThreadCache();
         registryLock.lock();
         try {
@@ -583,6 +581,13 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
             }
         } finally {
             registryLock.unlock();
+        }
+        releaseEmptySpans();
+    }
+
+    private void releaseEmptySpans() {
+        for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
+            centrals[c].releaseEmptySpans();
         }
     }
 

@@ -46,6 +46,8 @@ class ThreadCacheTest {
             heap.verifyInvariants();
             heap.flushCurrentThreadCache();
             heap.verifyInvariants();
+            assertEquals(SizeClasses.SPAN_PAGES[sizeClass] * 8192L, heap.stats().spanBytes(), "only the class's spare span is kept");
+            heap.flushReachableCaches();
             assertEquals(0, heap.stats().spanBytes(), "every span went back to the page heap");
         }
     }
@@ -84,7 +86,7 @@ class ThreadCacheTest {
             assertEquals(1, stats.liveObjects());
             assertEquals(0, stats.cachedBytes(), "the ended thread's cached slots went back");
             heap.freeAddress(fromOtherThread[0]);
-            heap.flushCurrentThreadCache();
+            heap.flushReachableCaches();
             heap.verifyInvariants();
             assertEquals(0, heap.stats().spanBytes());
         }
