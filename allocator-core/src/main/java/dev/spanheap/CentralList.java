@@ -8,8 +8,9 @@ import java.lang.foreign.ValueLayout;
  * and the thread caches; Go's {@code mcentral}. A thread cache takes slots in batches
  * ({@link #refill}) and gives them back in batches ({@link #giveBack}); a span that fills up leaves
  * the partial list, and a span whose last slot comes back returns to the {@link PageHeap}, except
- * that one empty span per class is kept as a spare (so that a producer/consumer pair does not make
- * and unmake a span every few slots); in checked mode every empty span is kept. Spares go back at
+ * that a few empty spans per class are kept as spares, enough to hold one full thread-cache stack
+ * of the class (so that a producer/consumer pair does not make and unmake spans every few slots);
+ * in checked mode every empty span is kept. Spares go back at
  * the next {@link #releaseEmptySpans} (from {@code releaseFreeMemory()}, the scavenger, or an
  * allocation about to fail at the limit).
  *
@@ -37,8 +38,10 @@ final class CentralList {
     private final long memoryBase;
     /** Checked mode: every empty span stays here until {@link #releaseEmptySpans}. */
     private final boolean checked;
-    /** Empty spans kept on the partial list (at most one in default mode). Guarded by the lock. */
+    /** Empty spans kept on the partial list (at most {@link #maxSpareSpans} in default mode). Guarded by the lock. */
     int emptySpans;
+    /** Spare empty spans kept in default mode: enough for one full thread-cache stack of the class. */
+    final int maxSpareSpans;
 
     /** Head of the intrusive list of spans with at least one free slot, lowest address not implied. */
     private Span partialHead;
@@ -61,6 +64,7 @@ final class CentralList {
     CentralList(int sizeClass, PageHeap pageHeap, MemorySegment memory, long memoryBase, boolean checked) {
         this.sizeClass = sizeClass;
         this.checked = checked;
+        this.maxSpareSpans = Math.max(1, Math.ceilDiv(ThreadCache.CAPACITY[sizeClass], SizeClasses.SLOTS_PER_SPAN[sizeClass]));
         this.pageHeap = pageHeap;
         this.memory = memory;
         this.memoryBase = memoryBase;
@@ -205,7 +209,7 @@ final class CentralList {
         span.returnSlot(slot);
         allocatedSlots--;
         if (span.allocatedSlots == 0) {
-            if (checked || emptySpans == 0) {
+            if (checked || emptySpans < maxSpareSpans) {
                 // Kept as the class's spare (checked mode: kept for checking).
                 emptySpans++;
                 if (wasFull) {
@@ -291,9 +295,9 @@ final class CentralList {
                     return "class " + sizeClass + ": partial list is longer than the " + spans + " spans (a cycle?)";
                 }
             }
-            if (empty != emptySpans || (!checked && empty > 1)) {
+            if (empty != emptySpans || (!checked && empty > maxSpareSpans)) {
                 return "class " + sizeClass + ": " + empty + " empty spans listed, count says " + emptySpans
-                        + (checked ? "" : " (at most one spare)");
+                        + (checked ? "" : " (at most " + maxSpareSpans + " spares)");
             }
             return null;
         }

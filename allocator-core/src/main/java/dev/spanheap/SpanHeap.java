@@ -101,6 +101,8 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
     private final long[] retiredSlotsOut = new long[SizeClasses.CLASS_COUNT];
 
     private volatile boolean closed;
+    /** Slots moved between caches and central lists as of the last scavenger pass. Scavenger thread only. */
+    private long centralTrafficAtLastScavenge = -1;
     private final Scavenger scavenger;
     private final ThreadStacks stacks;
     /** The registered MXBean, or null (see {@link SpanHeapConfig#registerMXBean()}). */
@@ -617,6 +619,16 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
             return 0;
         }
         reclaimDeadCaches();
+        // Spare empty spans serve slot traffic between caches and central lists; once that traffic
+        // has stopped for a whole period, they are just free memory: give them to the page heap.
+        long traffic = 0;
+        for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
+            traffic += centrals[c].slotsRefilled + centrals[c].slotsGivenBack; // racy reads: a heuristic
+        }
+        if (traffic == centralTrafficAtLastScavenge) {
+            releaseEmptySpans();
+        }
+        centralTrafficAtLastScavenge = traffic;
         long inUse;
         long held;
         pages.lock.lock();

@@ -46,7 +46,8 @@ class ThreadCacheTest {
             heap.verifyInvariants();
             heap.flushCurrentThreadCache();
             heap.verifyInvariants();
-            assertEquals(SizeClasses.SPAN_PAGES[sizeClass] * 8192L, heap.stats().spanBytes(), "only the class's spare span is kept");
+            assertTrue(heap.stats().spanBytes() <= (long) ThreadCache.CAPACITY[sizeClass] * 64 + SizeClasses.SPAN_PAGES[sizeClass] * 8192L,
+                    "only the class's spare spans are kept: " + heap.stats().spanBytes());
             heap.flushReachableCaches();
             assertEquals(0, heap.stats().spanBytes(), "every span went back to the page heap");
         }
