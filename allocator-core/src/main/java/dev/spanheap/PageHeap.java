@@ -112,6 +112,21 @@ final class PageHeap {
         this.base = OsMemory.reserveAligned(addressSpaceBytes, HeapArena.BYTES);
     }
 
+    /**
+     * Takes {@link #lock}, spinning a little first: the heap lock is held for well under a
+     * microsecond, while parking and waking a thread costs several, so a short spin keeps two
+     * threads that both need pages from handing the core back and forth.
+     */
+    void acquire() {
+        for (int spins = 0; spins < 100; spins++) {
+            if (lock.tryLock()) {
+                return;
+            }
+            Thread.onSpinWait();
+        }
+        lock.lock();
+    }
+
     long heldBytes() {
         return ((pagesInSpans + dirtyFreePages) << SizeClasses.PAGE_SHIFT) + dedicatedBytes;
     }
@@ -138,7 +153,7 @@ final class PageHeap {
     /** A new span of size class {@code sizeClass}. Called by that class's central list, holding its lock. */
     Span allocateSmallSpan(int sizeClass) {
         int pages = SizeClasses.SPAN_PAGES[sizeClass];
-        lock.lock();
+        acquire();
         try {
             Span span = allocateRun(pages, 1, sizeClass, "allocate", (long) pages << SizeClasses.PAGE_SHIFT);
             int[] info = pageInfo;
@@ -154,7 +169,7 @@ final class PageHeap {
 
     /** A large-object span of {@code pages} pages whose start is aligned to {@code alignPages} pages. */
     Span allocateLarge(long requestedBytes, int pages, int alignPages) {
-        lock.lock();
+        acquire();
         try {
             Span span = allocateRun(pages, alignPages, 0, "allocate", requestedBytes);
             span.requestedBytes = requestedBytes;
@@ -170,7 +185,7 @@ final class PageHeap {
 
     /** Frees a large span; false if it was not in use (a double free), with nothing changed. */
     boolean freeLarge(Span span) {
-        lock.lock();
+        acquire();
         try {
             if (!span.inUse || spanAt(span.start) != span) {
                 return false;
@@ -188,7 +203,7 @@ final class PageHeap {
 
     /** Returns an empty small span. Called by its central list, holding its lock. */
     void freeSmallSpan(Span span) {
-        lock.lock();
+        acquire();
         try {
             int[] info = pageInfo;
             for (int i = 0; i < span.pages; i++) {
@@ -341,7 +356,7 @@ final class PageHeap {
     long mapDedicated(long requestedBytes, long alignment, java.lang.foreign.Arena scope) {
         // At least one OS page: mmap refuses a length of zero.
         long mappedBytes = Math.max(OsMemory.OS_PAGE_SIZE, (requestedBytes + OsMemory.OS_PAGE_SIZE - 1) & -OsMemory.OS_PAGE_SIZE);
-        lock.lock();
+        acquire();
         try {
             while (heldBytes() + mappedBytes > maxHeapBytes) {
                 releaseAllFree(-1);
@@ -366,7 +381,7 @@ final class PageHeap {
     }
 
     DedicatedMapping dedicatedAt(long address) {
-        lock.lock();
+        acquire();
         try {
             return dedicated.get(address);
         } finally {
@@ -377,7 +392,7 @@ final class PageHeap {
     /** Unmaps a dedicated mapping; null if {@code address} is not the start of one. */
     DedicatedMapping unmapDedicated(long address) {
         DedicatedMapping mapping;
-        lock.lock();
+        acquire();
         try {
             mapping = dedicated.remove(address);
             if (mapping == null) {
@@ -436,7 +451,7 @@ final class PageHeap {
             long runStart;
             int runLength;
             HeapArena arena;
-            lock.lock();
+            acquire();
             try {
                 if (dirtyFreePages << SizeClasses.PAGE_SHIFT <= retainBytes) {
                     return released;
@@ -467,7 +482,7 @@ final class PageHeap {
             }
             long address = arena.base + ((runStart - arena.firstPage) << SizeClasses.PAGE_SHIFT);
             OsMemory.release(address, (long) runLength << SizeClasses.PAGE_SHIFT);
-            lock.lock();
+            acquire();
             try {
                 int local = (int) (runStart - arena.firstPage);
                 int dirtyPages = arena.countDirty(local, runLength);
@@ -553,7 +568,7 @@ final class PageHeap {
      * first broken one, or null.
      */
     String verify() {
-        lock.lock();
+        acquire();
         try {
             long spanPages = 0;
             long free = 0;
@@ -679,7 +694,7 @@ final class PageHeap {
 
     /** Unmaps the whole address range. The caller guarantees nothing uses the heap any more. */
     void unmapAll() {
-        lock.lock();
+        acquire();
         try {
             for (DedicatedMapping m : dedicated.values()) {
                 if (m.scope() != null) {
