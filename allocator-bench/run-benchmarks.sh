@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the full JMH suite with the settings docs/benchmarks.md is measured with, and renders the tables.
 #
-#   allocator-bench/run-benchmarks.sh                 # everything: about 16 minutes on 2 cores
+#   allocator-bench/run-benchmarks.sh                 # everything: about 25 minutes on 2 cores
 #   allocator-bench/run-benchmarks.sh 'AllocFreePair' # a subset: benchmarks whose Class.method matches the regex
 #   allocator-bench/run-benchmarks.sh . --quick       # every benchmark once, briefly (about 4 minutes): a smoke test
 #

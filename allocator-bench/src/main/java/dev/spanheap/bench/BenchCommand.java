@@ -27,7 +27,7 @@ final class BenchCommand implements SpanHeapTool.Command {
                 Runs the JMH benchmarks whose 'Class.method' matches REGEX, SpanHeap and every baseline side by
                 side, with the settings in each benchmark's annotations (the settings of docs/benchmarks.md),
                 plus SpanHeap's pair benchmarks under -prof gc. jemalloc runs in forks started with LD_PRELOAD.
-                A full run takes about 16 minutes on 2 cores. Render the results with 'spanheap render'.
+                A full run takes about 25 minutes on 2 cores. Render the results with 'spanheap render'.
 
                 Options:
                   --regex REGEX      benchmarks to run (default: all), e.g. 'AllocFreePair|Larson'
