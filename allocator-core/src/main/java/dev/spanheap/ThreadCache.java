@@ -18,7 +18,8 @@ import java.util.concurrent.locks.ReentrantLock;
  *   bits 14..63  pops      allocations served from the stack (50 bits: ~10^15)
  * </pre>
  * Frees are not counted on the fast path; they follow from
- * {@code count == slotsIn - slotsOut + frees - pops}.
+ * {@code count == slotsIn - slotsOut + frees - pops}. {@link #top} keeps a copy of each stack's top
+ * entry, so that a pop's result does not wait for the count to be loaded and used as an index.
  *
  * <p><b>Bounds.</b> Class {@code c} holds at most {@link #CAPACITY}{@code [c]} slots (64 for small
  * slots, fewer as slots grow, so that about 64 KiB of each class is cached); a whole cache holds at
@@ -58,6 +59,12 @@ final class ThreadCache {
     final long[] slots = new long[SizeClasses.CLASS_COUNT << CLASS_SHIFT];
     /** Per class: count, capacity and pops, packed as the class comment shows. Class 0 has capacity 0. */
     final long[] state = new long[SizeClasses.CLASS_COUNT];
+    /**
+     * Per class: a copy of the stack's top entry ({@code slots[(c << 6) + count - 1]}, meaningless
+     * when the count is 0). A pop returns it without first loading the count to index the stack,
+     * which takes one load off the chain that a loop of allocate-and-free waits on.
+     */
+    final long[] top = new long[SizeClasses.CLASS_COUNT];
     /** Slots moved in from / out to the central lists, per class. Owner only, read racily. */
     final long[] slotsIn = new long[SizeClasses.CLASS_COUNT];
     final long[] slotsOut = new long[SizeClasses.CLASS_COUNT];
@@ -77,8 +84,11 @@ final class ThreadCache {
         if (n == 0) {
             return 0;
         }
+        long address = top[c];
+        // The next top (for n == 1 an unused entry below the class's area; c >= 1 keeps it in range).
+        top[c] = slots[(c << CLASS_SHIFT) + n - 2];
         state[c] = s - 1 + ONE_POP;
-        return slots[(c << CLASS_SHIFT) + n - 1];
+        return address;
     }
 
     /** Pushes a freed slot of class {@code c}; false if the stack is full (or {@code c} is 0). */
@@ -89,6 +99,7 @@ final class ThreadCache {
             return false;
         }
         slots[(c << CLASS_SHIFT) + n] = address;
+        top[c] = address;
         state[c] = s + 1;
         return true;
     }
@@ -111,6 +122,9 @@ final class ThreadCache {
 
     private void setCount(int c, int n) {
         state[c] = (state[c] & ~COUNT_MASK) | n;
+        if (n > 0) {
+            top[c] = slots[(c << CLASS_SHIFT) + n - 1];
+        }
     }
 
     /**
