@@ -1,9 +1,7 @@
 package dev.spanheap;
 
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
-import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
 import java.util.concurrent.locks.Condition;
@@ -89,7 +87,6 @@ final class PageHeap {
     long dedicatedAllocations;
     long dedicatedFrees;
     long releasedBytesTotal;
-    long releaseCalls;
     /**
      * The free run the scavenger has taken out of the index while it releases it without the
      * lock ({@code -1} when none), so that {@link #verify} can count it as free.
@@ -493,7 +490,6 @@ final class PageHeap {
                 long bytes = (long) dirtyPages << SizeClasses.PAGE_SHIFT;
                 released += bytes;
                 releasedBytesTotal += bytes;
-                releaseCalls++;
                 coalesceAndInsert(arena, local, runLength, arena.freeRunSince[local]);
             } finally {
                 lock.unlock();
@@ -530,7 +526,6 @@ final class PageHeap {
         dirtyFreePages -= dirtyPages;
         long bytes = (long) dirtyPages << SizeClasses.PAGE_SHIFT;
         releasedBytesTotal += bytes;
-        releaseCalls++;
         return bytes;
     }
 
@@ -554,11 +549,6 @@ final class PageHeap {
     int dedicatedCount() {
         assert lock.isHeldByCurrentThread();
         return dedicated.size();
-    }
-
-    List<DedicatedMapping> dedicatedMappings() {
-        assert lock.isHeldByCurrentThread();
-        return new ArrayList<>(dedicated.values());
     }
 
     /**

@@ -54,7 +54,6 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
     /** Thread caches are found by {@code threadId & CACHE_INDEX_MASK}; see {@link #cacheForCurrentThread}. */
     private static final int CACHE_INDEX_BITS = 12;
     private static final int CACHE_INDEX_MASK = (1 << CACHE_INDEX_BITS) - 1;
-    private static final long MAX_ALIGNMENT = 1L << 62;
     /** From this size on, {@link #allocate} clears with libc's memset instead of {@code MemorySegment.fill}. */
     private static final long ZERO_WITH_MEMSET_FROM = 256;
 
@@ -254,9 +253,6 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
             } finally {
                 cache.sharedLock.unlock();
             }
-        }
-        if (byteAlignment > MAX_ALIGNMENT) {
-            throw Errors.badAlignment("allocate", byteAlignment);
         }
         long alignPages = Math.max(1, byteAlignment >>> SizeClasses.PAGE_SHIFT);
         long pageCount = Math.max(1, (byteSize + SizeClasses.PAGE_MASK) >>> SizeClasses.PAGE_SHIFT);
@@ -962,11 +958,6 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
     // Package-private views for the scavenger, the heap map and the tests.
     PageHeap pageHeap() {
         return pages;
-    }
-
-    /** The central list of {@code sizeClass} (1 to 67), for snapshots that must lock it. */
-    CentralList centralList(int sizeClass) {
-        return centrals[sizeClass];
     }
 
     /** The stacks behind {@link #newConfinedArena()}, for the tests' checks. */

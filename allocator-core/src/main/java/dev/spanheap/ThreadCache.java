@@ -163,13 +163,4 @@ final class ThreadCache {
             }
         }
     }
-
-    /** Bytes of free slots held here (racy when read by another thread). */
-    long cachedBytes() {
-        long total = 0;
-        for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
-            total += (long) count(c) * SizeClasses.SLOT_SIZE[c];
-        }
-        return total;
-    }
 }
