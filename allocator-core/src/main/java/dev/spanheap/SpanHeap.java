@@ -95,9 +95,8 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
     /** Every owned cache. Guarded by registryLock. */
     private final List<ThreadCache> ownedCaches = new ArrayList<>();
     /** Counters of reclaimed caches, per class. Guarded by registryLock. */
+    private final long[] retiredPops = new long[SizeClasses.CLASS_COUNT];
     private final long[] retiredFrees = new long[SizeClasses.CLASS_COUNT];
-    private final long[] retiredSlotsIn = new long[SizeClasses.CLASS_COUNT];
-    private final long[] retiredSlotsOut = new long[SizeClasses.CLASS_COUNT];
 
     private volatile boolean closed;
     /** Slots moved between caches and central lists as of the last scavenger pass. Scavenger thread only. */
@@ -188,16 +187,7 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
      * and returns the address. Free it with {@link #freeAddress}.
      */
     public long allocateAddress(long byteSize) {
-        int sizeClass = SizeClasses.classOf(byteSize);
-        Thread thread = Thread.currentThread();
-        ThreadCache cache = caches[(int) thread.threadId() & CACHE_INDEX_MASK];
-        if (cache != null && cache.owner == thread) {
-            long tagged = cache.pop(sizeClass);
-            if (tagged != 0) {
-                return tagged & ~1L;
-            }
-        }
-        return allocateSlow(byteSize, 1, sizeClass) & ~1L;
+        return allocateTagged(SizeClasses.classOf(byteSize), byteSize, 1) & ~1L;
     }
 
     /** Allocates and returns the address with bit 0 set when the memory is known to be zero. */
@@ -205,16 +195,26 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         if (byteAlignment <= 0 || (byteAlignment & (byteAlignment - 1)) != 0) {
             throw Errors.badAlignment("allocate", byteAlignment);
         }
-        int sizeClass = SizeClasses.classOf(byteSize, byteAlignment);
-        Thread thread = Thread.currentThread();
-        ThreadCache cache = caches[(int) thread.threadId() & CACHE_INDEX_MASK];
-        if (cache != null && cache.owner == thread) {
+        return allocateTagged(SizeClasses.classOf(byteSize, byteAlignment), byteSize, byteAlignment);
+    }
+
+    /** The allocation fast path: a pop from the current thread's own cache, else {@link #allocateSlow}. */
+    private long allocateTagged(int sizeClass, long byteSize, long byteAlignment) {
+        ThreadCache cache = ownCache();
+        if (cache != null) {
             long tagged = cache.pop(sizeClass);
             if (tagged != 0) {
                 return tagged;
             }
         }
         return allocateSlow(byteSize, byteAlignment, sizeClass);
+    }
+
+    /** The current platform thread's own cache, or null (not registered yet, virtual, or closed heap). */
+    private ThreadCache ownCache() {
+        Thread thread = Thread.currentThread();
+        ThreadCache cache = caches[(int) thread.threadId() & CACHE_INDEX_MASK];
+        return cache != null && cache.owner == thread ? cache : null;
     }
 
     /** Everything that is not a pop from the current thread's own cache. */
@@ -333,9 +333,8 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
             int sizeClass = entry & 0xFF;
             long inSpan = (offset & SizeClasses.PAGE_MASK) | (long) (entry >>> 8) << SizeClasses.PAGE_SHIFT;
             if (inSpan < SLOT_AREA_END[sizeClass] && SizeClasses.isSlotMultiple(inSpan, sizeClass)) {
-                Thread thread = Thread.currentThread();
-                ThreadCache cache = caches[(int) thread.threadId() & CACHE_INDEX_MASK];
-                if (cache != null && cache.owner == thread && cache.push(sizeClass, address)) {
+                ThreadCache cache = ownCache();
+                if (cache != null && cache.push(sizeClass, address)) {
                     return;
                 }
             }
@@ -349,23 +348,14 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
             freeDedicated(address, operation);
             return;
         }
-        Span span = pages.spanAt(address);
-        if (span == null) {
-            throw Errors.inFreePages(operation, address);
-        }
+        Span span = spanStartingAt(address, operation);
         if (span.isLarge()) {
-            if (address != span.start) {
-                throw Errors.notObjectStart(operation, address, span.start, span.bytes());
-            }
             if (!pages.freeLarge(span)) {
                 throw Errors.inFreePages(operation, address);
             }
             return;
         }
         int slot = span.slotOf(address);
-        if (slot < 0) {
-            throw Errors.notSlotStart(operation, address, span);
-        }
         CentralList central = centrals[span.sizeClass];
         if (checked) {
             central.freeChecked(address, span, slot);
@@ -386,6 +376,23 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         } finally {
             cache.sharedLock.unlock();
         }
+    }
+
+    /**
+     * The in-use span of an address in the heap's range, checked to be the start of its large
+     * object or of one of its slots; otherwise an {@link IllegalArgumentException} that says which.
+     */
+    private Span spanStartingAt(long address, String operation) {
+        Span span = pages.spanAt(address);
+        if (span == null) {
+            throw Errors.inFreePages(operation, address);
+        }
+        if (span.isLarge() ? address != span.start : span.slotOf(address) < 0) {
+            throw span.isLarge()
+                    ? Errors.notObjectStart(operation, address, span.start, span.bytes())
+                    : Errors.notSlotStart(operation, address, span);
+        }
+        return span;
     }
 
     private void pushOrDrain(ThreadCache cache, int sizeClass, long address) {
@@ -457,20 +464,11 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
             }
             return mapping.mappedBytes();
         }
-        Span span = pages.spanAt(address);
-        if (span == null) {
-            throw Errors.inFreePages("usableSize", address);
-        }
+        Span span = spanStartingAt(address, "usableSize");
         if (span.isLarge()) {
-            if (address != span.start) {
-                throw Errors.notObjectStart("usableSize", address, span.start, span.bytes());
-            }
             return span.bytes();
         }
         int slot = span.slotOf(address);
-        if (slot < 0) {
-            throw Errors.notSlotStart("usableSize", address, span);
-        }
         if (!centrals[span.sizeClass].isAllocated(span, slot)) {
             throw Errors.doubleFree("usableSize", address, span);
         }
@@ -489,11 +487,11 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         if (thread.isVirtual()) {
             return sharedCaches[(int) (thread.threadId() % sharedCaches.length)];
         }
-        int index = (int) thread.threadId() & CACHE_INDEX_MASK;
-        ThreadCache cache = caches[index];
-        if (cache != null && cache.owner == thread) {
+        ThreadCache cache = ownCache();
+        if (cache != null) {
             return cache;
         }
+        int index = (int) thread.threadId() & CACHE_INDEX_MASK;
         registryLock.lock();
         try {
             checkOpen("allocate");
@@ -543,18 +541,15 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
     private void retire(ThreadCache cache) {
         cache.flush(centrals);
         for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
+            retiredPops[c] += cache.pops(c);
             retiredFrees[c] += cache.frees(c);
-            retiredSlotsIn[c] += cache.slotsIn[c];
-            retiredSlotsOut[c] += cache.slotsOut[c];
         }
     }
 
     /** Gives the calling thread's cached slots back to the central lists (and, for a virtual thread, nothing). */
     void flushCurrentThreadCache() {
-        Thread thread = Thread.currentThread();
-        ThreadCache[] table = caches;
-        ThreadCache cache = table[(int) thread.threadId() & CACHE_INDEX_MASK];
-        if (cache != null && cache.owner == thread) {
+        ThreadCache cache = ownCache();
+        if (cache != null) {
             cache.flush(centrals);
         }
     }
@@ -680,24 +675,15 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
     private HeapStats statsLocked() {
         reclaimDeadCachesLocked();
         long[] cachedSlots = new long[SizeClasses.CLASS_COUNT];
-        long[] frees = new long[SizeClasses.CLASS_COUNT];
-        long[] slotsIn = new long[SizeClasses.CLASS_COUNT];
-        long[] slotsOut = new long[SizeClasses.CLASS_COUNT];
-        long threadCaches;
-        {
-            List<ThreadCache> all = new ArrayList<>(ownedCaches);
-            all.addAll(List.of(sharedCaches));
-            threadCaches = all.size();
+        long[] pops = retiredPops.clone();
+        long[] frees = retiredFrees.clone();
+        List<ThreadCache> all = new ArrayList<>(ownedCaches);
+        all.addAll(List.of(sharedCaches));
+        for (ThreadCache cache : all) {
             for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
-                frees[c] = retiredFrees[c];
-                slotsIn[c] = retiredSlotsIn[c];
-                slotsOut[c] = retiredSlotsOut[c];
-                for (ThreadCache cache : all) {
-                    cachedSlots[c] += cache.count(c);
-                    frees[c] += cache.frees(c);
-                    slotsIn[c] += cache.slotsIn[c];
-                    slotsOut[c] += cache.slotsOut[c];
-                }
+                cachedSlots[c] += cache.count(c);
+                pops[c] += cache.pops(c);
+                frees[c] += cache.frees(c);
             }
         }
         List<SizeClassStats> classes = new ArrayList<>();
@@ -718,7 +704,7 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
             }
             long live = allocatedSlots - cachedSlots[c] - quarantined;
             long classFrees = frees[c] + directFrees;
-            long classAllocations = slotsIn[c] - slotsOut[c] - cachedSlots[c] + frees[c] + directAllocations;
+            long classAllocations = pops[c] + directAllocations;
             int slotSize = SizeClasses.SLOT_SIZE[c];
             long freeSlots = spans * SizeClasses.SLOTS_PER_SPAN[c] - allocatedSlots;
             if (spans > 0 || classAllocations > 0) {
@@ -770,7 +756,7 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
                     fromNewSpan,
                     pages.largeAllocations,
                     pages.arenaReservations,
-                    threadCaches,
+                    all.size(),
                     doubleFrees,
                     classes,
                     stacks.stats());
