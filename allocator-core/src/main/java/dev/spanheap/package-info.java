@@ -42,7 +42,8 @@
  * </ol>
  *
  * <h2>Locks</h2>
- * Order: registry lock (thread caches), then a central-list lock, then the page heap lock. No
- * path holds two central-list locks, except verification, which takes them in class order.
+ * Order: registry lock (thread caches), then a shared cache's lock, then a central-list lock, then
+ * the page heap lock. No path holds two central-list locks, except verification and heap
+ * snapshots, which take them in class order.
  */
 package dev.spanheap;

@@ -14,6 +14,7 @@ import java.lang.management.ThreadMXBean;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -161,9 +162,7 @@ class MemoryReturnTest {
     @Test
     void idleScavengerCostsLittleCpu() throws Exception {
         ThreadMXBean threads = ManagementFactory.getThreadMXBean();
-        if (!threads.isThreadCpuTimeSupported()) {
-            return; // Nothing to measure with; not the case on Linux HotSpot.
-        }
+        Assumptions.assumeTrue(threads.isThreadCpuTimeSupported(), "thread CPU time is not supported on this JVM");
         threads.setThreadCpuTimeEnabled(true);
         try (SpanHeap heap = SpanHeap.create(SpanHeapConfig.builder().name("idle-cpu").build())) {
             long[] addresses = new long[200_000];
