@@ -54,8 +54,12 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
     /** Thread caches are found by {@code threadId & CACHE_INDEX_MASK}; see {@link #cacheForCurrentThread}. */
     private static final int CACHE_INDEX_BITS = 12;
     private static final int CACHE_INDEX_MASK = (1 << CACHE_INDEX_BITS) - 1;
-    /** From this size on, {@link #allocate} clears with libc's memset instead of {@code MemorySegment.fill}. */
-    private static final long ZERO_WITH_MEMSET_FROM = 256;
+    /**
+     * From this size on, {@link #allocate} clears with libc's memset instead of
+     * {@code MemorySegment.fill}: ZeroingBenchmark measured 2.6 against 4.1 ns at 128 B, 5.3
+     * against 18.5 ns at 1 KiB, and a tie (within the error) at 64 B.
+     */
+    private static final long ZERO_WITH_MEMSET_FROM = 128;
 
     /** {@code SLOT_AREA_END[c]}: bytes of a class-c span covered by slots; a slot starts below it. */
     private static final long[] SLOT_AREA_END = new long[SizeClasses.CLASS_COUNT];
