@@ -18,9 +18,10 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * How {@link SpanHeap#allocate} should clear a recycled block: {@code MemorySegment.fill} against
- * libc's memset through a critical downcall ({@link OsMemory#zero}), size by size, in one run. The
- * crossover sets {@code SpanHeap.ZERO_WITH_MEMSET_FROM}.
+ * How the heap and the stacks should clear a block ({@link Zero}): {@code MemorySegment.fill},
+ * our own 8-byte stores ({@link Zero#withStores}) and libc's memset through a critical downcall
+ * ({@link OsMemory#zero}), size by size, in one run. The crossover sets {@link Zero#STORES_UP_TO}.
+ * The size is a field, not a constant, as it is when a stack frame pops.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -30,7 +31,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-Xmx1g"})
 public class ZeroingBenchmark {
 
-    @Param({"64", "128", "256", "512", "1024", "4096", "32768"})
+    @Param({"8", "24", "32", "40", "64", "128", "256", "1024", "4096", "32768"})
     public long size;
 
     private Arena arena;
@@ -50,6 +51,15 @@ public class ZeroingBenchmark {
     @Benchmark
     public MemorySegment segmentFill() {
         return block.fill((byte) 0);
+    }
+
+    @Benchmark
+    public MemorySegment stores() {
+        if (size > Zero.STORES_UP_TO) {
+            throw new IllegalStateException("withStores serves blocks up to " + Zero.STORES_UP_TO + " bytes");
+        }
+        Zero.withStores(block.address(), size);
+        return block;
     }
 
     @Benchmark

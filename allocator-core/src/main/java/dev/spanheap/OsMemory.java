@@ -130,9 +130,8 @@ final class OsMemory {
     }
 
     /**
-     * Clears {@code bytes} at {@code address} with libc's memset (vectorized), which beats
-     * {@code MemorySegment.fill} from about 128 bytes on (ZeroingBenchmark). The caller owns the
-     * block; the heap is open.
+     * Clears {@code bytes} at {@code address} with libc's memset (vectorized); {@link Zero} decides
+     * when. The caller owns the block; the heap is open.
      */
     static void zero(long address, long bytes) {
         try {

@@ -54,13 +54,6 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
     /** Thread caches are found by {@code threadId & CACHE_INDEX_MASK}; see {@link #cacheForCurrentThread}. */
     private static final int CACHE_INDEX_BITS = 12;
     private static final int CACHE_INDEX_MASK = (1 << CACHE_INDEX_BITS) - 1;
-    /**
-     * From this size on, {@link #allocate} clears with libc's memset instead of
-     * {@code MemorySegment.fill}: ZeroingBenchmark measured 2.6 against 4.1 ns at 128 B, 5.3
-     * against 18.5 ns at 1 KiB, and a tie (within the error) at 64 B.
-     */
-    private static final long ZERO_WITH_MEMSET_FROM = 128;
-
     /** {@code SLOT_AREA_END[c]}: bytes of a class-c span covered by slots; a slot starts below it. */
     private static final long[] SLOT_AREA_END = new long[SizeClasses.CLASS_COUNT];
 
@@ -170,15 +163,10 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
     public MemorySegment allocate(long byteSize, long byteAlignment) {
         long tagged = allocateTagged(byteSize, byteAlignment);
         long address = tagged & ~1L;
-        MemorySegment segment = segmentOf(address, byteSize);
         if ((tagged & 1) == 0) {
-            if (byteSize < ZERO_WITH_MEMSET_FROM) {
-                segment.fill((byte) 0);
-            } else {
-                OsMemory.zero(address, byteSize);
-            }
+            Zero.clear(address, byteSize);
         }
-        return segment;
+        return segmentOf(address, byteSize);
     }
 
     /** Like {@link #allocate(long, long)} but the contents are unspecified. */
