@@ -427,7 +427,7 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         if (newByteSize <= usable && (newByteSize > usable / 2 || usable <= 16)) {
             MemorySegment resized = segmentOf(address, newByteSize);
             if (newByteSize > oldSize) {
-                resized.asSlice(oldSize).fill((byte) 0);
+                Zero.clear(address + oldSize, newByteSize - oldSize);
             }
             return resized;
         }
@@ -435,7 +435,7 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         long kept = Math.min(oldSize, newByteSize);
         MemorySegment.copy(segment, 0, moved, 0, kept);
         if (newByteSize > kept) {
-            moved.asSlice(kept).fill((byte) 0);
+            Zero.clear(moved.address() + kept, newByteSize - kept);
         }
         free(segment);
         return moved;
