@@ -25,23 +25,24 @@ import java.lang.invoke.VarHandle;
  * <li><b>clean above the top</b>: every byte from {@link #top} to the end of the current chunk,
  *     from {@code chunkTop[k]} to the end of each lower chunk, and of every spare chunk, is zero. So
  *     allocation never clears; popping a frame clears what its frames used, in one call.</li>
- * <li>frames {@code 0..depth-1} are on the stack; frame {@code i} started at
- *     {@code (frameChunk[i], frameStart[i])}, at or above where frame {@code i-1} started;</li>
- * <li>the innermost frame ({@code depth - 1}) is open; frames below it may be closed
- *     ({@link #frameClosed}, closed out of LIFO order) and are popped together with the last open
- *     frame above them.</li>
+ * <li>frames {@code 0..depth-1} are on the stack; each frame object holds where it started
+ *     (chunk, address), at or above where the frame below started;</li>
+ * <li>the innermost frame ({@code depth - 1}) is open; frames below it may be closed out of LIFO
+ *     order: such a frame is marked in {@code closedFlag} with its start, and popped together
+ *     with the last open frame above it ({@code closedBelow} counts the marks).</li>
  * </ul>
  *
- * <p><b>No references on the hot path.</b> Frames are described by primitive arrays indexed by
- * depth, and a frame knows its index; the stack holds no reference to its frames. Storing a
- * freshly allocated frame into this long-lived object on every open would run G1's post-write
- * barrier each time (measured: about 8 ns per open and close, a quarter of the whole
- * open + allocate + close). The price: the heap cannot reach a thread's open frames, so it refuses
- * to close while any live thread has one open.
+ * <p><b>Nothing per frame on the hot path.</b> Opening a frame writes only {@link #depth} and a
+ * counter here; the frame object carries its own index and start, and the stack holds no
+ * reference to its frames. Storing a freshly allocated frame into this long-lived object on every
+ * open would run G1's post-write barrier each time (measured: about 5 ns per open and close), and
+ * per-depth arrays of starts cost three bounds-checked stores per open (about 4 ns of open + close,
+ * measured together with a release store of the depth that is gone too). Only a frame closed out of order writes its start
+ * here. The price: the heap cannot reach a thread's open frames, so it refuses to close while any
+ * live thread has one open.
  *
  * <p>Synchronization: every field except the final ones is written by the owner thread only.
- * {@link #depth} is published with release stores so that the heap's close can tell whether
- * another thread has frames open; the counters are read racily by statistics.
+ * Other threads read {@link #depth} (the heap's close check) and the counters (statistics) racily.
  */
 final class FrameStack {
 
@@ -71,10 +72,15 @@ final class FrameStack {
     // Owner thread only.
     long top;
     long limit;
-    /** Per frame, by depth index: where it started (address, chunk) and whether it was closed out of order. */
-    long[] frameStart = new long[16];
-    int[] frameChunk = new int[16];
-    boolean[] frameClosed = new boolean[16];
+    /**
+     * Frames closed out of LIFO order and not yet popped, by depth index: a flag, and where the
+     * frame started (chunk, address). Written only by out-of-order closes and the pops that follow
+     * them; {@code closedBelow} counts the flags set.
+     */
+    private boolean[] closedFlag = new boolean[8];
+    private int[] closedChunk = new int[8];
+    private long[] closedStart = new long[8];
+    private int closedBelow;
     /** Heap allocations of open frames (address, frame index), {@code fallbackCount} used. */
     private long[] fallbackAddress = new long[4];
     private int[] fallbackFrame = new int[4];
@@ -89,7 +95,8 @@ final class FrameStack {
 
     /**
      * Frames on the stack, including those closed out of order and not yet popped. Owner writes
-     * with release stores and reads plainly; other threads read with {@link #depth()}.
+     * plainly; other threads read it racily with {@link #depth()}, for statistics and for the
+     * heap's close check, which is a best effort by nature (see {@link ThreadStacks#checkClosable}).
      */
     int depth;
 
@@ -112,7 +119,7 @@ final class FrameStack {
     }
 
     int depth() {
-        return (int) DEPTH.getAcquire(this);
+        return (int) DEPTH.getOpaque(this);
     }
 
     /** Bytes handed out by frames on this stack now (owner, or racy). */
@@ -127,24 +134,11 @@ final class FrameStack {
         if (chunkCount == 0) {
             takeFirstChunk();
         }
+        Arena scope = Arena.ofConfined();
         int index = depth;
-        if (index == frameStart.length) {
-            growFrames();
-        }
-        frameStart[index] = top;
-        frameChunk[index] = current;
-        frameClosed[index] = false;
-        StackFrameArena frame = new StackFrameArena(this, Arena.ofConfined(), index);
-        DEPTH.setRelease(this, index + 1);
+        depth = index + 1;
         framesOpened++;
-        return frame;
-    }
-
-    private void growFrames() {
-        int length = frameStart.length * 2;
-        frameStart = java.util.Arrays.copyOf(frameStart, length);
-        frameChunk = java.util.Arrays.copyOf(frameChunk, length);
-        frameClosed = java.util.Arrays.copyOf(frameClosed, length);
+        return new StackFrameArena(this, scope, index, current, top);
     }
 
     private void takeFirstChunk() {
@@ -199,29 +193,34 @@ final class FrameStack {
     // ================================================================ close
 
     /**
-     * Pops frame {@code index}, which was the innermost and has just been closed, together with
-     * every frame below it that was closed out of order; clears the memory they used and gives
-     * idle chunks back.
+     * Pops frame {@code index}, which was the innermost and has just been closed, and which started
+     * at {@code (chunk, start)}; with it go the frames right below it that were closed out of order.
+     * Clears the memory they used and gives idle chunks back.
      */
-    void pop(int index) {
+    void pop(int index, int chunk, long start) {
         long inUse = usedBelow + (top - currentBase);
         if (inUse > highWaterBytes) {
             highWaterBytes = inUse;
         }
         int lowest = index;
-        while (lowest > 0 && frameClosed[lowest - 1]) {
-            lowest--;
+        if (closedBelow != 0) {
+            while (lowest > 0 && lowest - 1 < closedFlag.length && closedFlag[lowest - 1]) {
+                lowest--;
+                closedFlag[lowest] = false;
+                closedBelow--;
+                chunk = closedChunk[lowest];
+                start = closedStart[lowest];
+            }
         }
-        DEPTH.setRelease(this, lowest);
+        depth = lowest;
         // No closed-heap check: a heap does not close while a live thread has frames open.
-        if (frameChunk[lowest] == current) {
-            long start = frameStart[lowest];
+        if (chunk == current) {
             if (start != top) {
-                stacks.clear(start, top - start);
+                Zero.clear(start, top - start);
                 top = start;
             }
         } else {
-            unwindAcrossChunks(frameChunk[lowest], frameStart[lowest]);
+            unwindAcrossChunks(chunk, start);
         }
         if (lowest == 0 && virtual) {
             giveBackAllChunks();
@@ -230,11 +229,11 @@ final class FrameStack {
 
     /** Pops to {@code (chunk, address)} from a higher chunk: clears every chunk above, keeps one spare. */
     private void unwindAcrossChunks(int chunk, long address) {
-        stacks.clear(currentBase, top - currentBase);
+        Zero.clear(currentBase, top - currentBase);
         for (int k = current - 1; k > chunk; k--) {
-            stacks.clear(chunkBase[k], chunkTop[k] - chunkBase[k]);
+            Zero.clear(chunkBase[k], chunkTop[k] - chunkBase[k]);
         }
-        stacks.clear(address, chunkTop[chunk] - address);
+        Zero.clear(address, chunkTop[chunk] - address);
         current = chunk;
         currentBase = chunkBase[chunk];
         top = address;
@@ -262,9 +261,21 @@ final class FrameStack {
         currentBase = top = limit = usedBelow = 0;
     }
 
-    /** Marks frame {@code index} closed out of LIFO order; its memory is popped with the frames above it. */
-    void closedOutOfOrder(int index) {
-        frameClosed[index] = true;
+    /**
+     * Records that frame {@code index}, which started at {@code (chunk, start)}, was closed out of
+     * LIFO order; its memory is popped with the frames above it.
+     */
+    void closedOutOfOrder(int index, int chunk, long start) {
+        if (index >= closedFlag.length) {
+            int length = Math.max(closedFlag.length * 2, index + 1);
+            closedFlag = java.util.Arrays.copyOf(closedFlag, length);
+            closedChunk = java.util.Arrays.copyOf(closedChunk, length);
+            closedStart = java.util.Arrays.copyOf(closedStart, length);
+        }
+        closedFlag[index] = true;
+        closedChunk[index] = chunk;
+        closedStart[index] = start;
+        closedBelow++;
         outOfOrderCloses++;
     }
 
@@ -348,17 +359,21 @@ final class FrameStack {
                 return "stack of " + owner + ": spare chunk " + k + " is not zero at offset " + dirty;
             }
         }
-        for (int f = 0; f < depth; f++) {
-            if (frameChunk[f] > current || (frameChunk[f] == current && frameStart[f] > top)) {
-                return "stack of " + owner + ": frame " + f + " starts above the top";
+        int flags = 0;
+        for (int f = 0; f < closedFlag.length; f++) {
+            if (!closedFlag[f]) {
+                continue;
             }
-            if (f > 0 && (frameChunk[f] < frameChunk[f - 1]
-                    || (frameChunk[f] == frameChunk[f - 1] && frameStart[f] < frameStart[f - 1]))) {
-                return "stack of " + owner + ": frame " + f + " starts below frame " + (f - 1);
+            flags++;
+            if (f >= depth - 1) {
+                return "stack of " + owner + ": frame " + f + " is marked closed out of order but depth is " + depth;
+            }
+            if (closedChunk[f] > current || (closedChunk[f] == current && closedStart[f] > top)) {
+                return "stack of " + owner + ": frame " + f + ", closed out of order, starts above the top";
             }
         }
-        if (depth > 0 && frameClosed[depth - 1]) {
-            return "stack of " + owner + ": the innermost frame is closed";
+        if (flags != closedBelow) {
+            return "stack of " + owner + ": " + flags + " frames marked closed out of order, but closedBelow is " + closedBelow;
         }
         for (int i = 0; i < fallbackCount; i++) {
             if (fallbackFrame[i] < 0 || fallbackFrame[i] >= depth) {

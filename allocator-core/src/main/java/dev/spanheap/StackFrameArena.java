@@ -29,13 +29,18 @@ final class StackFrameArena implements Arena {
     private final Arena scopeArena;
     /** This frame's depth index on its stack: it is the innermost frame while {@code index == stack.depth - 1} and it is open. */
     final int index;
+    /** Where the frame started: the stack's chunk index and top when it opened. */
+    private final int startChunk;
+    private final long start;
     /** Owner only. */
-    boolean closed;
+    private boolean closed;
 
-    StackFrameArena(FrameStack stack, Arena scopeArena, int index) {
+    StackFrameArena(FrameStack stack, Arena scopeArena, int index, int startChunk, long start) {
         this.stack = stack;
         this.scopeArena = scopeArena;
         this.index = index;
+        this.startChunk = startChunk;
+        this.start = start;
     }
 
     private boolean isInnermost(FrameStack s) {
@@ -124,9 +129,9 @@ final class StackFrameArena implements Arena {
             s.freeFallbacksOf(index);
         }
         if (index == s.depth - 1) {
-            s.pop(index);
+            s.pop(index, startChunk, start);
         } else {
-            s.closedOutOfOrder(index);
+            s.closedOutOfOrder(index, startChunk, start);
         }
     }
 

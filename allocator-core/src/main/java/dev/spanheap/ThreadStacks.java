@@ -18,15 +18,14 @@ import java.util.concurrent.locks.ReentrantLock;
  * <h2>Open, allocate, close</h2>
  * <ol>
  * <li>Open: {@code table[threadId & 4095]} with an owner check finds the stack (a miss goes to
- *     {@link #stackSlow}); a JDK confined arena and a {@link StackFrameArena} are created, and
- *     the top is recorded at the next depth index. No lock, no atomic instruction, no reference
+ *     {@link #stackSlow}); a JDK confined arena and a {@link StackFrameArena} holding the current
+ *     top are created, and the depth goes up by one. No lock, no atomic instruction, no reference
  *     stored into a long-lived object.</li>
  * <li>Allocate: bump the top, compare with the chunk's limit, reinterpret the address into the
- *     frame's scope. Memory
- *     above the top is kept zero, so nothing is cleared here.</li>
- * <li>Close the innermost frame: close the JDK arena, clear {@code [frame start, top)} with one
- *     fill, move the top back. A frame closed out of order is only marked; it is popped when the
- *     frames above it are.</li>
+ *     frame's scope. Memory above the top is kept zero, so nothing is cleared here.</li>
+ * <li>Close the innermost frame: close the JDK arena, clear {@code [frame start, top)} with
+ *     {@link Zero#clear}, move the top back. A frame closed out of order is only marked; it is
+ *     popped when the frames above it are.</li>
  * </ol>
  *
  * <h2>Lifetimes</h2>
@@ -49,7 +48,7 @@ final class ThreadStacks {
 
     final SpanHeap heap;
     private final long base;
-    /** The heap's address range with no scope: only for clearing chunks this class holds. */
+    /** The heap's address range with no scope: only for checking that chunks are clean (verification). */
     private final MemorySegment raw;
 
     /** Stacks of platform threads by {@code threadId & TABLE_MASK}. Written under lock, read by owners. */
@@ -150,10 +149,6 @@ final class ThreadStacks {
             }
         }
         heap.freeAddress(address);
-    }
-
-    void clear(long address, long byteSize) {
-        raw.asSlice(address - base, byteSize).fill((byte) 0);
     }
 
     /** Offset of the first non-zero byte in {@code [address, address + byteSize)}, or -1 (verification). */
@@ -276,7 +271,9 @@ final class ThreadStacks {
     /**
      * Refuses to let the heap close while a live thread (the caller included) has stack arenas
      * open: their segments point into memory the close would unmap, and the heap keeps no
-     * reference to frames with which to close their scopes (see {@link FrameStack}).
+     * reference to frames with which to close their scopes (see {@link FrameStack}). The depths
+     * are read racily: a thread that opens an arena while another closes the heap races with the
+     * close, as any use of a heap being closed does.
      */
     void checkClosable() {
         lock.lock();
