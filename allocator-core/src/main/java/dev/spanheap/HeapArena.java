@@ -6,7 +6,8 @@ package dev.spanheap;
  * here on the Java heap, never inside the arena's memory.
  *
  * <p>Synchronization: every field is written under the page heap lock. {@link #spans} is also read
- * without the lock on the free slow path, which then checks what it found under a lock.
+ * without the lock (through {@link PageHeap#spanAt}) on the free slow path, which then checks what
+ * it found under a lock.
  */
 final class HeapArena {
 
@@ -19,7 +20,10 @@ final class HeapArena {
     /** Page index (from the heap's base) of this arena's first page. */
     final long firstPage;
 
-    /** The in-use span covering each page, or null for a free page. */
+    /**
+     * The in-use span starting at each page, or null (a free page, or a page inside a span: the
+     * heap's {@code pageInfo} gives its distance to the span's first page).
+     */
     final Span[] spans = new Span[PAGES];
     /** Length of the free run starting at this page, else 0. */
     final int[] freeRunAtStart = new int[PAGES];

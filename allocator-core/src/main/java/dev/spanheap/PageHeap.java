@@ -53,8 +53,9 @@ final class PageHeap {
     int arenaCount;
 
     /**
-     * Per page of the mapped arenas: {@code sizeClass | pageInSpan << 8} for a page of a small
-     * span, 0 for a page of a large span or a free page. Entries are written under the lock; the
+     * Per page of the mapped arenas: {@code sizeClass | pageInSpan << 8} for a page of a span
+     * (class 0 for a large span), 0 for a free page. {@link #spanAt} uses {@code pageInSpan} to
+     * find the span's first page, the only one whose {@link HeapArena#spans} entry is set. Entries are written under the lock; the
      * array is replaced by a longer copy (under the lock) when an arena is added. Readers load the
      * field without the lock: an address that a thread may legally free was handed out after the
      * entries for its span were written, through the central-list lock, so the reader sees them.
@@ -132,17 +133,24 @@ final class PageHeap {
         return Long.compareUnsigned(address - base, (long) arenaCount << HeapArena.SHIFT) < 0;
     }
 
-    /** The in-use span covering {@code address}, or null. Safe without the lock; callers re-check under a lock. */
+    /**
+     * The in-use span covering {@code address}, or null: the page's {@code pageInSpan} leads to the
+     * span's first page. Safe without the lock (a racy read may find a stale span or none);
+     * callers re-check under a lock.
+     */
     Span spanAt(long address) {
         long offset = address - base;
         if (Long.compareUnsigned(offset, addressSpaceBytes) >= 0) {
             return null;
         }
         HeapArena arena = arenas[(int) (offset >>> HeapArena.SHIFT)];
-        if (arena == null) {
+        long page = offset >>> SizeClasses.PAGE_SHIFT;
+        int[] info = pageInfo;
+        if (arena == null || page >= info.length) {
             return null;
         }
-        return arena.spans[(int) ((offset >>> SizeClasses.PAGE_SHIFT) & (HeapArena.PAGES - 1))];
+        int first = (int) (page & (HeapArena.PAGES - 1)) - (info[(int) page] >>> 8);
+        return first < 0 ? null : arena.spans[first];
     }
 
     // ---------------------------------------------------------------- spans
@@ -169,6 +177,10 @@ final class PageHeap {
         acquire();
         try {
             Span span = allocateRun(pages, alignPages, 0, "allocate", requestedBytes);
+            int[] info = pageInfo;
+            for (int i = 1; i < pages; i++) {
+                info[(int) (span.firstPage + i)] = i << 8;
+            }
             span.requestedBytes = requestedBytes;
             largeSpans++;
             largeAllocations++;
@@ -191,6 +203,7 @@ final class PageHeap {
             largeFrees++;
             largeObjectBytes -= span.bytes();
             largeRequestedBytes -= span.requestedBytes;
+            java.util.Arrays.fill(pageInfo, (int) span.firstPage, (int) (span.firstPage + span.pages), 0);
             freeSpan(span);
             return true;
         } finally {
@@ -202,10 +215,7 @@ final class PageHeap {
     void freeSmallSpan(Span span) {
         acquire();
         try {
-            int[] info = pageInfo;
-            for (int i = 0; i < span.pages; i++) {
-                info[(int) (span.firstPage + i)] = 0;
-            }
+            java.util.Arrays.fill(pageInfo, (int) span.firstPage, (int) (span.firstPage + span.pages), 0);
             smallSpans--;
             freeSpan(span);
         } finally {
@@ -267,9 +277,9 @@ final class PageHeap {
         arena.setDirty(local, pages, true);
         Span span = new Span(arena.base + ((long) local << SizeClasses.PAGE_SHIFT), start, pages, sizeClass,
                 dirtyPages > 0, checked);
-        for (int i = 0; i < pages; i++) {
-            arena.spans[local + i] = span;
-        }
+        // The first page only: a reference store per page ran G1's post-write barrier for each
+        // (the span is young, the table old), which tripled the large-object path (see spanAt).
+        arena.spans[local] = span;
         return span;
     }
 
@@ -278,9 +288,7 @@ final class PageHeap {
         span.inUse = false;
         HeapArena arena = arenas[(int) (span.firstPage >>> (HeapArena.SHIFT - SizeClasses.PAGE_SHIFT))];
         int local = (int) (span.firstPage - arena.firstPage);
-        for (int i = 0; i < span.pages; i++) {
-            arena.spans[local + i] = null;
-        }
+        arena.spans[local] = null;
         pagesInSpans -= span.pages;
         freePages += span.pages;
         dirtyFreePages += span.pages;
@@ -581,10 +589,10 @@ final class PageHeap {
                             return "page map of arena " + a + " points page " + page + " into span " + span + " which starts elsewhere";
                         }
                         for (int i = 0; i < span.pages; i++) {
-                            if (arena.spans[page + i] != span) {
-                                return "page " + (page + i) + " of span " + span + " maps to " + arena.spans[page + i];
+                            if (i > 0 && arena.spans[page + i] != null) {
+                                return "page " + (page + i) + " inside span " + span + " has a span entry " + arena.spans[page + i];
                             }
-                            int expected = span.isLarge() ? 0 : span.sizeClass | i << 8;
+                            int expected = span.sizeClass | i << 8;
                             if (pageInfo[(int) (span.firstPage + i)] != expected) {
                                 return "pageInfo of page " + (span.firstPage + i) + " is " + pageInfo[(int) (span.firstPage + i)]
                                         + ", expected " + expected + " for span " + span;

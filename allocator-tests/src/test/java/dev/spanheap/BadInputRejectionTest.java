@@ -164,8 +164,13 @@ class BadInputRejectionTest {
             MemorySegment dedicated = heap.allocate(65L << 20, 8);
             rejects(IllegalArgumentException.class, () -> heap.free(small.asSlice(8)), "not the start of a slot");
             rejects(IllegalArgumentException.class, () -> heap.freeAddress(small.address() + 1), "not the start of a slot");
-            rejects(IllegalArgumentException.class, () -> heap.free(large.asSlice(8192)), Errors.hex(large.address() + 8192));
-            rejects(IllegalArgumentException.class, () -> heap.freeAddress(large.address() + 16), Errors.hex(large.address() + 16));
+            // Pages past the first find their object too (through pageInSpan): the message names its start.
+            rejects(IllegalArgumentException.class, () -> heap.free(large.asSlice(8192)), Errors.hex(large.address() + 8192),
+                    "inside the object at " + Errors.hex(large.address()));
+            rejects(IllegalArgumentException.class, () -> heap.freeAddress(large.address() + 12 * 8192 + 8),
+                    "inside the object at " + Errors.hex(large.address()));
+            rejects(IllegalArgumentException.class, () -> heap.freeAddress(large.address() + 16), Errors.hex(large.address() + 16),
+                    "inside the object at " + Errors.hex(large.address()));
             rejects(IllegalArgumentException.class, () -> heap.free(dedicated.asSlice(4096)), "does not belong to this heap");
             rejects(IllegalArgumentException.class, () -> heap.freeAddress(dedicated.address() + 4096), "not allocated by this heap");
             heap.verifyInvariants();
