@@ -1,9 +1,7 @@
 package dev.spanheap;
 
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.Map;
-import java.util.TreeSet;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -20,7 +18,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * path with a single load.
  *
  * <p><b>Free runs.</b> Each free run is recorded by boundary tags in its arena (length at its first
- * and last page) and in {@link #freeRuns}, ordered by (length, address). An allocation takes the
+ * and last page) and in {@link #freeRuns} (a {@link LongTreeSet} of {@code length << 40 | firstPage},
+ * no object per run), ordered by (length, address). An allocation takes the
  * shortest run that fits, the lowest-addressed among equals (address-ordered best fit, no scan);
  * a freed run merges with free neighbours at once, so no two free runs are ever adjacent. Runs do
  * not cross arena boundaries.
@@ -68,7 +67,7 @@ final class PageHeap {
     java.util.function.Consumer<int[]> pageInfoReplaced = info -> { };
 
     /** Free runs as {@code length << 40 | firstPage}. Guarded by the lock. */
-    private final TreeSet<Long> freeRuns = new TreeSet<>();
+    private final LongTreeSet freeRuns = new LongTreeSet();
     /** Objects larger than an arena, by address. Guarded by the lock. */
     private final Map<Long, DedicatedMapping> dedicated = new HashMap<>();
 
@@ -236,8 +235,8 @@ final class PageHeap {
         int local;
         int dirtyPages;
         while (true) {
-            Long key = freeRuns.ceiling(searchLength << KEY_PAGE_BITS);
-            while (key == null) {
+            long key = freeRuns.ceiling(searchLength << KEY_PAGE_BITS);
+            while (key == LongTreeSet.NONE) {
                 addArena(operation, requestBytes);
                 key = freeRuns.ceiling(searchLength << KEY_PAGE_BITS);
             }
@@ -426,7 +425,7 @@ final class PageHeap {
     long releaseAllFree(long keepRunStart) {
         assert lock.isHeldByCurrentThread();
         long released = 0;
-        for (Long key : freeRuns) {
+        for (long key = freeRuns.first(); key != LongTreeSet.NONE; key = freeRuns.higher(key)) {
             long runStart = key & KEY_PAGE_MASK;
             if (runStart != keepRunStart) {
                 released += releaseRun(runStart, (int) (key >>> KEY_PAGE_BITS));
@@ -461,9 +460,8 @@ final class PageHeap {
                 if (dirtyFreePages << SizeClasses.PAGE_SHIFT <= retainBytes) {
                     return released;
                 }
-                Long chosen = null;
-                for (Iterator<Long> it = freeRuns.descendingIterator(); it.hasNext() && chosen == null; ) {
-                    long key = it.next();
+                long chosen = LongTreeSet.NONE;
+                for (long key = freeRuns.last(); key != LongTreeSet.NONE && chosen == LongTreeSet.NONE; key = freeRuns.lower(key)) {
                     long start = key & KEY_PAGE_MASK;
                     HeapArena a = arenaOfPage(start);
                     int local = (int) (start - a.firstPage);
@@ -472,7 +470,7 @@ final class PageHeap {
                         chosen = key;
                     }
                 }
-                if (chosen == null) {
+                if (chosen == LongTreeSet.NONE) {
                     return released;
                 }
                 runStart = chosen & KEY_PAGE_MASK;
