@@ -54,10 +54,11 @@ final class PageHeap {
     /**
      * Per page of the mapped arenas: {@code sizeClass | pageInSpan << 8} for a page of a span
      * (class 0 for a large span), 0 for a free page. {@link #spanAt} uses {@code pageInSpan} to
-     * find the span's first page, the only one whose {@link HeapArena#spans} entry is set. Entries are written under the lock; the
-     * array is replaced by a longer copy (under the lock) when an arena is added. Readers load the
-     * field without the lock: an address that a thread may legally free was handed out after the
-     * entries for its span were written, through the central-list lock, so the reader sees them.
+     * find the span's first page, the only one whose {@link HeapArena#spans} entry is set. Entries
+     * are written under the lock; the array is replaced by a longer copy (under the lock) when an
+     * arena is added. Readers load the field without the lock: an address that a thread may
+     * legally free was handed out after the entries for its span were written, through the
+     * central-list lock, so the reader sees them.
      */
     int[] pageInfo = new int[HeapArena.PAGES];
     /**
@@ -277,7 +278,8 @@ final class PageHeap {
         Span span = new Span(arena.base + ((long) local << SizeClasses.PAGE_SHIFT), start, pages, sizeClass,
                 dirtyPages > 0, checked);
         // The first page only: a reference store per page ran G1's post-write barrier for each
-        // (the span is young, the table old), which tripled the large-object path (see spanAt).
+        // (the span is young, the table old), which tripled the large-object path. Other pages
+        // find the span through pageInfo (spanAt).
         arena.spans[local] = span;
         return span;
     }
@@ -461,7 +463,8 @@ final class PageHeap {
                     return released;
                 }
                 long chosen = LongTreeSet.NONE;
-                for (long key = freeRuns.last(); key != LongTreeSet.NONE && chosen == LongTreeSet.NONE; key = freeRuns.lower(key)) {
+                for (long key = freeRuns.last(); key != LongTreeSet.NONE && chosen == LongTreeSet.NONE;
+                        key = freeRuns.lower(key)) {
                     long start = key & KEY_PAGE_MASK;
                     HeapArena a = arenaOfPage(start);
                     int local = (int) (start - a.firstPage);
