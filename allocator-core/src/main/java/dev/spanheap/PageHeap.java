@@ -94,6 +94,11 @@ final class PageHeap {
      */
     private long runBeingReleased = -1;
     private int runBeingReleasedLength;
+    /**
+     * Test hook: runs in the scavenging thread while {@link #runBeingReleased} is out of the index
+     * and the lock is not held, just before the madvise call.
+     */
+    Runnable whileReleasing = () -> { };
     /** Signalled (under the lock) when the scavenger puts {@link #runBeingReleased} back. */
     private final Condition runReleased = lock.newCondition();
 
@@ -238,6 +243,13 @@ final class PageHeap {
         while (true) {
             long key = freeRuns.ceiling(searchLength << KEY_PAGE_BITS);
             while (key == LongTreeSet.NONE) {
+                // The scavenger may hold the run that fits out of the index while it releases it:
+                // wait for that run instead of mapping another arena (the soak test saw a third
+                // arena reserved for a 48 MiB live set when this was missing).
+                if (runBeingReleasedLength >= searchLength && awaitRunBeingReleased()) {
+                    key = freeRuns.ceiling(searchLength << KEY_PAGE_BITS);
+                    continue;
+                }
                 addArena(operation, requestBytes);
                 key = freeRuns.ceiling(searchLength << KEY_PAGE_BITS);
             }
@@ -487,6 +499,7 @@ final class PageHeap {
                 lock.unlock();
             }
             long address = arena.base + ((runStart - arena.firstPage) << SizeClasses.PAGE_SHIFT);
+            whileReleasing.run();
             OsMemory.release(address, (long) runLength << SizeClasses.PAGE_SHIFT);
             acquire();
             try {
