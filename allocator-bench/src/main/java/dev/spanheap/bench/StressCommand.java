@@ -171,6 +171,9 @@ final class StressCommand implements SpanHeapTool.Command {
             }
             verify(old);
             long newSize = nextSize();
+            if (newSize > old.size() && liveBytes + newSize - old.size() > run.maxLivePerThread) {
+                newSize = old.size() / 2; // at the live bound: shrink instead of growing past it
+            }
             MemorySegment moved = run.heap.reallocate(old.segment(), newSize);
             long kept = Math.min(old.size(), newSize);
             for (long[] range : ranges(0, old.size())) {
