@@ -37,9 +37,9 @@ import java.lang.invoke.VarHandle;
  * reference to its frames. Storing a freshly allocated frame into this long-lived object on every
  * open would run G1's post-write barrier each time (measured: about 5 ns per open and close), and
  * per-depth arrays of starts cost three bounds-checked stores per open (about 4 ns of open + close,
- * measured together with a release store of the depth that is gone too). Only a frame closed out of order writes its start
- * here. The price: the heap cannot reach a thread's open frames, so it refuses to close while any
- * live thread has one open.
+ * measured together with a release store of the depth that is gone too). Only a frame closed out
+ * of order writes its start here. The price: the heap cannot reach a thread's open frames, so it
+ * refuses to close while any live thread has one open.
  *
  * <p>Synchronization: every field except the final ones is written by the owner thread only.
  * Other threads read {@link #depth} (the heap's close check) and the counters (statistics) racily.
