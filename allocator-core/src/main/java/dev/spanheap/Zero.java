@@ -5,12 +5,14 @@ import java.lang.foreign.ValueLayout;
 
 /**
  * Clearing memory the heap or a stack hands out: straight-line stores up to {@link #STORES_UP_TO}
- * bytes, libc's memset (vectorized, through a critical downcall) above. {@code ZeroingBenchmark}
- * chose the split (ns, JDK 25, this machine): stores 1.1 at 8 B, 1.9 at 24 B, 2.7 at 40 B, 2.9 at
- * 64 B; memset 2.7 to 2.9 flat up to 128 B, 3.2 at 256 B, 5.4 at 1 KiB, 23 at 4 KiB;
- * {@code MemorySegment.fill} 2.1 at 8 B, 4.2 at 96 B, 18 at 1 KiB and 78 at 4 KiB (from 32 bytes
- * on it calls the JVM's {@code setMemory} stub). A loop of stores is worse still between 40 and
- * 256 bytes: C2 vectorizes it, and the vector loop's set-up costs more than the block.
+ * bytes, libc's memset (vectorized, through a critical downcall) above. {@code ZeroingBenchmark},
+ * one run (ns, JDK 25, this machine): this class 0.9 / 0.9 / 1.4 / 1.4 at 8 / 16 / 24 / 32 B,
+ * where memset takes 2.8 to 2.9; memset 2.7 to 3.1 from 40 to 128 B, 5.8 at 1 KiB, 22 at 4 KiB;
+ * {@code MemorySegment.fill} 1.9 up to 24 B, then 3.1 to 4.7 up to 128 B, 19 at 1 KiB and 75 at
+ * 4 KiB (from 32 bytes on it calls the JVM's {@code setMemory} stub). During development a
+ * straight-line variant with up to 16 stores took 2.7 and 2.9 ns at 40 and 64 B, no better than
+ * memset, so stores stop at 32 B. A loop of stores was worse than both from 40 to 256 B: C2
+ * vectorizes it, and the vector loop's set-up costs more than the block.
  */
 final class Zero {
 
