@@ -105,8 +105,6 @@ final class FrameStack {
     long fallbackAllocations;
     long outOfOrderCloses;
     long highWaterBytes;
-    /** Bytes of the chunks held, kept with chunkCount. */
-    long chunkBytesHeld;
 
     FrameStack(Thread owner, ThreadStacks stacks) {
         this.owner = owner;
@@ -120,6 +118,15 @@ final class FrameStack {
 
     int depth() {
         return (int) DEPTH.getOpaque(this);
+    }
+
+    /** Bytes of the chunks held (owner, or racy: a racy reader may see a count one off). */
+    long chunkBytesHeld() {
+        long bytes = 0;
+        for (int k = 0, n = chunkCount; k < n; k++) {
+            bytes += chunkBytes(k);
+        }
+        return bytes;
     }
 
     /** Bytes handed out by frames on this stack now (owner, or racy). */
@@ -158,7 +165,6 @@ final class FrameStack {
         }
         chunkBase[index] = address;
         chunkCount = index + 1;
-        chunkBytesHeld += chunkBytes(index);
     }
 
     // ================================================================ allocate (slow paths)
@@ -245,7 +251,6 @@ final class FrameStack {
         usedBelow = below;
         for (int k = chunkCount - 1; k > current + 1; k--) {
             stacks.giveChunk(chunkBase[k], k);
-            chunkBytesHeld -= chunkBytes(k);
             chunkCount = k;
         }
     }
@@ -256,7 +261,6 @@ final class FrameStack {
             stacks.giveChunk(chunkBase[k], k);
         }
         chunkCount = 0;
-        chunkBytesHeld = 0;
         current = -1;
         currentBase = top = limit = usedBelow = 0;
     }
@@ -319,7 +323,6 @@ final class FrameStack {
             stacks.heap.freeAddress(chunkBase[k]); // not to the pool: leaked frames may have left it dirty
         }
         chunkCount = 0;
-        chunkBytesHeld = 0;
         current = -1;
     }
 

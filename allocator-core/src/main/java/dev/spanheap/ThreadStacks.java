@@ -223,7 +223,7 @@ final class ThreadStacks {
             outOfOrder = retiredOutOfOrder;
             for (FrameStack stack : registered) {
                 chunks += stack.chunkCount;
-                chunkBytes += stack.chunkBytesHeld;
+                chunkBytes += stack.chunkBytesHeld();
                 inUse += stack.bytesInUse();
                 highWater = Math.max(highWater, stack.highWaterBytes);
                 openFrames += stack.depth();
