@@ -69,8 +69,8 @@ public class FastPathAnatomyBenchmark {
         table[(int) Thread.currentThread().threadId() & 4095] = cache;
         // One real slot on the private cache, so that the page lookup sees a real address.
         cache.push(sizeClass, heap.allocateAddress(size));
-        pageInfo = heap.pageHeap().pageInfo;
-        base = heap.pageHeap().base;
+        pageInfo = heap.addressRange().pageInfo;
+        base = heap.addressRange().base;
         stack[0] = 64;
         top = 1;
     }

@@ -18,6 +18,10 @@ import java.lang.foreign.ValueLayout;
  * with explicit frees from any thread, moving slot batches (as TCMalloc's central free lists do)
  * keeps a freed slot usable by the freeing thread at once and needs no remote-free queue.
  *
+ * <p>Each shard of the heap has its own list per class (see {@link CentralLists}), whose spans
+ * come from the shard's page heap; a slot always goes back to the list of the shard that owns its
+ * span.
+ *
  * <p>Synchronization: everything here, and the slot fields of this class's spans, are guarded by
  * the monitor of {@link #lock}. Lock order: a central-list lock, then the page heap lock.
  */
@@ -33,13 +37,19 @@ final class CentralList {
      * workloads; a contended monitor inflates into native memory instead.
      */
     final Object lock = new Object();
+    /**
+     * The page heap of this list's shard, which its spans come from (or, when the range is full,
+     * through which they are borrowed from another); a span goes back to the page heap that owns
+     * its arena.
+     */
     private final PageHeap pageHeap;
+    private final AddressRange range;
     private final MemorySegment memory;
     private final long memoryBase;
     /** Checked mode: every empty span stays here until {@link #releaseEmptySpans}. */
     private final boolean checked;
     /** Empty spans kept on the partial list (at most {@link #maxSpareSpans} in default mode). Guarded by the lock. */
-    int emptySpans;
+    private int emptySpans;
     /** Spare empty spans kept in default mode: enough for one full thread-cache stack of the class. */
     final int maxSpareSpans;
 
@@ -47,22 +57,23 @@ final class CentralList {
     private Span partialHead;
 
     // Counters, guarded by the lock.
-    long spans;
+    private long spans;
     /** Slots marked allocated in this class's spans (live objects plus slots held by thread caches). */
-    long allocatedSlots;
-    long refillsFromPartial;
-    long refillsFromNewSpan;
-    long slotsRefilled;
-    long slotsGivenBack;
-    long doubleFreesDetected;
+    private long allocatedSlots;
+    private long refillsFromPartial;
+    private long refillsFromNewSpan;
+    private long slotsRefilled;
+    private long slotsGivenBack;
+    private long doubleFreesDetected;
     /** Checked mode: slots found written after free, kept allocated and never handed out again. */
-    long quarantinedSlots;
+    private long quarantinedSlots;
     /** Checked mode: allocations and frees that went straight to this list. */
-    long directAllocations;
-    long directFrees;
+    private long directAllocations;
+    private long directFrees;
 
-    CentralList(int sizeClass, PageHeap pageHeap, MemorySegment memory, long memoryBase, boolean checked) {
+    CentralList(int sizeClass, PageHeap pageHeap, AddressRange range, MemorySegment memory, long memoryBase, boolean checked) {
         this.sizeClass = sizeClass;
+        this.range = range;
         this.checked = checked;
         this.maxSpareSpans = Math.max(1, Math.ceilDiv(ThreadCache.CAPACITY[sizeClass], SizeClasses.SLOTS_PER_SPAN[sizeClass]));
         this.pageHeap = pageHeap;
@@ -120,8 +131,8 @@ final class CentralList {
         synchronized (lock) {
             for (int i = 0; i < count; i++) {
                 long address = addresses[offset + i] & ~1L;
-                Span span = pageHeap.spanAt(address);
-                int slot = span == null || span.sizeClass != sizeClass ? -1 : span.slotOf(address);
+                Span span = range.spanAt(address);
+                int slot = slotOf(span, address);
                 if (slot < 0 || !span.isAllocated(slot)) {
                     doubleFreesDetected++;
                     continue;
@@ -174,7 +185,7 @@ final class CentralList {
     /** Checked mode: frees one slot, catching every double free, and poisons it. */
     void freeChecked(long address, Span span, int slot) {
         synchronized (lock) {
-            if (pageHeap.spanAt(address) != span || !span.isAllocated(slot)) {
+            if (range.spanAt(address) != span || slotOf(span, address) != slot || !span.isAllocated(slot)) {
                 throw Errors.doubleFree("free", address, span);
             }
             MemorySegment slotMemory = memory.asSlice(address - memoryBase, span.slotSize);
@@ -197,11 +208,22 @@ final class CentralList {
         return -1;
     }
 
-    /** Whether {@code slot} of {@code span} is allocated, read under the lock. */
-    boolean isAllocated(Span span, int slot) {
+    /** Whether {@code address} is an allocated slot of one of this list's spans, looked up under the lock. */
+    boolean isAllocated(long address) {
         synchronized (lock) {
-            return pageHeap.spanAt(span.start) == span && span.isAllocated(slot);
+            Span span = range.spanAt(address);
+            int slot = slotOf(span, address);
+            return slot >= 0 && span.isAllocated(slot);
         }
+    }
+
+    /**
+     * The slot of {@code address} in {@code span} if the span is an in-use span of this class
+     * starting a slot there, else -1. Holding the lock, which guards this class's spans: a span
+     * structure being reused for another class or a large object fails the class check.
+     */
+    private int slotOf(Span span, long address) {
+        return span == null || !span.inUse || span.sizeClass != sizeClass ? -1 : span.slotOf(address);
     }
 
     private void returnSlot(Span span, int slot) {
@@ -220,7 +242,7 @@ final class CentralList {
                     unlinkPartial(span);
                 }
                 spans--;
-                pageHeap.freeSmallSpan(span);
+                range.arenaOfPage(span.firstPage).owner.freeSmallSpan(span);
             }
         } else if (wasFull) {
             linkPartial(span);
@@ -229,6 +251,7 @@ final class CentralList {
 
     private Span newSpan() {
         Span span = pageHeap.allocateSmallSpan(sizeClass);
+        span.listShard = pageHeap.index;
         spans++;
         emptySpans++;
         linkPartial(span);
@@ -272,11 +295,29 @@ final class CentralList {
                     unlinkPartial(span);
                     spans--;
                     emptySpans--;
-                    pageHeap.freeSmallSpan(span);
+                    range.arenaOfPage(span.firstPage).owner.freeSmallSpan(span);
                 }
                 span = next;
             }
         }
+    }
+
+    /** What this list counts, read under its lock. */
+    record Snapshot(long spans, long allocatedSlots, long directAllocations, long directFrees, long quarantinedSlots,
+            long refillsFromPartial, long refillsFromNewSpan, long doubleFreesDetected, long slotsRefilled,
+            long slotsGivenBack) {
+    }
+
+    Snapshot snapshot() {
+        synchronized (lock) {
+            return new Snapshot(spans, allocatedSlots, directAllocations, directFrees, quarantinedSlots,
+                    refillsFromPartial, refillsFromNewSpan, doubleFreesDetected, slotsRefilled, slotsGivenBack);
+        }
+    }
+
+    /** Slots moved in and out so far, read without the lock (a heuristic: it may be stale). */
+    long racySlotTraffic() {
+        return slotsRefilled + slotsGivenBack;
     }
 
     /** Checks the partial list against the spans' own state, holding the lock; null if all is well. */

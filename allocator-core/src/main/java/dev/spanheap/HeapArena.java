@@ -5,9 +5,9 @@ package dev.spanheap;
  * which of its pages may hold non-zero bytes; Go's {@code heapArena}. Allocator metadata lives
  * here on the Java heap, never inside the arena's memory.
  *
- * <p>Synchronization: every field is written under the page heap lock. {@link #spans} is also read
- * without the lock (through {@link PageHeap#spanAt}) on the free slow path, which then checks what
- * it found under a lock.
+ * <p>Synchronization: every mutable field is written under the lock of the {@link #owner} page heap.
+ * {@link #spans} is also read without the lock (through {@link AddressRange#spanAt}) on the free
+ * slow path, which then checks what it found under a lock.
  */
 final class HeapArena {
 
@@ -17,6 +17,8 @@ final class HeapArena {
 
     final int index;
     final long base;
+    /** The page heap that owns this arena's pages; its lock guards every field below. */
+    final PageHeap owner;
     /** Page index (from the heap's base) of this arena's first page. */
     final long firstPage;
 
@@ -34,9 +36,10 @@ final class HeapArena {
     /** One bit per page: 1 = may hold non-zero bytes (used since it was mapped or last released). */
     final long[] dirty = new long[PAGES / 64];
 
-    HeapArena(int index, long base, long firstPage) {
+    HeapArena(int index, long base, long firstPage, PageHeap owner) {
         this.index = index;
         this.base = base;
+        this.owner = owner;
         this.firstPage = firstPage;
     }
 

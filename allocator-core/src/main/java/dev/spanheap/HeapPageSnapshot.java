@@ -70,13 +70,14 @@ final class HeapPageSnapshot {
     }
 
     static HeapPageSnapshot take(SpanHeap heap) {
-        PageHeap pages = heap.pageHeap();
-        return heap.withEveryCentralLockAndThePageHeapLock(() -> {
-            List<ArenaPages> arenas = new ArrayList<>(pages.arenaCount);
-            for (int a = 0; a < pages.arenaCount; a++) {
-                arenas.add(copyArena(pages.arenas[a]));
+        AddressRange range = heap.addressRange();
+        DedicatedMappings.Snapshot dedicated = heap.dedicatedMappings().snapshot();
+        return heap.centralLists().withEveryLock(() -> {
+            List<ArenaPages> arenas = new ArrayList<>(range.arenaCount);
+            for (int a = 0; a < range.arenaCount; a++) {
+                arenas.add(copyArena(range.arenas[a]));
             }
-            return new HeapPageSnapshot(List.copyOf(arenas), pages.dedicatedCount(), pages.dedicatedBytes);
+            return new HeapPageSnapshot(List.copyOf(arenas), (int) dedicated.objects(), dedicated.mappedBytes());
         });
     }
 

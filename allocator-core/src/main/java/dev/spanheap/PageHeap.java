@@ -1,93 +1,67 @@
 package dev.spanheap;
 
-import java.util.HashMap;
-import java.util.Map;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * The page heap: the heap's address range, its arenas, the free page runs between spans, and the
- * dedicated mappings of objects larger than an arena; Go's {@code mheap}. See
- * {@code package-info.java} for the overview.
+ * One of the heap's page heaps: the arenas it owns, their free page runs, and the spans carved
+ * from them; Go's {@code mheap}, one per shard of the heap as jemalloc keeps one per arena. See
+ * {@code package-info.java} for the overview and {@link AddressRange} for what the page heaps share.
  *
- * <p><b>Address range.</b> At creation the heap reserves one range of address space (PROT_NONE,
- * 64 MiB-aligned, {@link SpanHeapConfig#addressSpaceBytes()} long). Arenas are mapped read/write
- * inside it in order, one 64 MiB mmap each, when the free runs cannot serve a request. Because the
- * range is contiguous, a page's index is {@code (address - base) >>> 13}, and one flat table
- * ({@link #pageInfo}) answers "which size class, and which page of its span" for the free fast
- * path with a single load.
+ * <p><b>Why several.</b> Each thread allocates from the page heap of its shard (see
+ * {@link ThreadCacheRegistry}), so threads on different shards never take the same page heap lock
+ * for a span or a large object; a free goes to the page heap that owns the arena, which is the
+ * allocating thread's unless the block crossed threads. With as many shards as runnable threads
+ * the lock is taken uncontended in the common case.
  *
- * <p><b>Free runs.</b> Each free run is recorded by boundary tags in its arena (length at its first
- * and last page) and in {@link #freeRuns} (a {@link LongTreeSet} of {@code length << 40 | firstPage},
- * no object per run), ordered by (length, address). An allocation takes the
- * shortest run that fits, the lowest-addressed among equals (address-ordered best fit, no scan);
- * a freed run merges with free neighbours at once, so no two free runs are ever adjacent. Runs do
- * not cross arena boundaries.
+ * <p><b>Free runs</b> are kept by a {@link FreeRunIndex} (address-ordered best fit, coalesced at
+ * once). When no run fits, the page heap maps the range's next arena for itself.
  *
  * <p><b>needzero and held memory.</b> Each arena keeps a dirty bit per page: set when the page is
  * given to a span, cleared when it is released with MADV_DONTNEED. A span whose pages were all
- * clean needs no zeroing. Bytes held from the OS = pages in spans + dirty free pages + dedicated
- * mappings; {@code maxHeapBytes} limits that sum.
+ * clean needs no zeroing. Clean pages going into a span count as newly held
+ * ({@link AddressRange#tryHold}, which enforces {@code maxHeapBytes}); dirty pages were held already.
  *
- * <p>Synchronization: every mutable field is guarded by {@link #lock}, except {@link #pageInfo},
- * written under the lock and read without it on the free fast path (see the field).
+ * <p><b>Span structures are reused</b> (Go's {@code fixalloc}): a freed span goes on a bounded
+ * pool of this page heap and is re-initialised for the next span, so no path allocates a Java
+ * object per span once the pool is warm.
+ *
+ * <p>Synchronization: every mutable field, and the page-table entries and arenas it owns, are
+ * guarded by {@link #lock}. Lock order: a central-list lock, then a page heap lock; page heap
+ * locks among themselves only in index order ({@link AddressRange} takes them all to grow the
+ * page table).
  */
 final class PageHeap {
 
-    private static final int KEY_PAGE_BITS = 40;
-    private static final long KEY_PAGE_MASK = (1L << KEY_PAGE_BITS) - 1;
+    /** Bits of a page-table entry, above the 8 class bits, that give the page's place in its span. */
+    static final int PAGE_IN_SPAN_MASK = 0xFFFF;
+    /** Freed span structures kept for reuse, at most. */
+    private static final int SPAN_POOL_CAPACITY = 256;
 
     final ReentrantLock lock = new ReentrantLock();
     /** Serializes scavenger passes (they use {@link #runBeingReleased}); taken before {@link #lock}. */
     private final ReentrantLock scavengeLock = new ReentrantLock();
-    final long base;
-    final long addressSpaceBytes;
-    final int maxArenas;
-    final long maxHeapBytes;
+    /** This page heap's place in the heap's shards and in the lock order. */
+    final int index;
+    private final AddressRange range;
     private final boolean checked;
-
-    /** Arenas by index; entries are set once, under the lock, and may be read without it. */
-    final HeapArena[] arenas;
-    /** Guarded by the lock. */
-    int arenaCount;
-
-    /**
-     * Per page of the mapped arenas: {@code sizeClass | pageInSpan << 8} for a page of a span
-     * (class 0 for a large span), 0 for a free page. {@link #spanAt} uses {@code pageInSpan} to
-     * find the span's first page, the only one whose {@link HeapArena#spans} entry is set. Entries
-     * are written under the lock; the array is replaced by a longer copy (under the lock) when an
-     * arena is added. Readers load the field without the lock: an address that a thread may
-     * legally free was handed out after the entries for its span were written, through the
-     * central-list lock, so the reader sees them.
-     */
-    int[] pageInfo = new int[HeapArena.PAGES];
-    /**
-     * Told the new array whenever {@link #pageInfo} is replaced (under the lock), so that the free
-     * fast path can keep it in a field of its own, one load closer. Set once before first use.
-     */
-    java.util.function.Consumer<int[]> pageInfoReplaced = info -> { };
-
-    /** Free runs as {@code length << 40 | firstPage}. Guarded by the lock. */
-    private final LongTreeSet freeRuns = new LongTreeSet();
-    /** Objects larger than an arena, by address. Guarded by the lock. */
-    private final Map<Long, DedicatedMapping> dedicated = new HashMap<>();
+    private final FreeRunIndex freeRuns = new FreeRunIndex();
+    /** Freed spans, for reuse. Guarded by the lock. */
+    private final Span[] spanPool = new Span[SPAN_POOL_CAPACITY];
+    private int spanPoolSize;
 
     // Page accounting, all guarded by the lock.
-    long pagesInSpans;
-    long freePages;
-    long dirtyFreePages;
-    long smallSpans;
-    long largeSpans;
-    long largeObjectBytes;
-    long largeRequestedBytes;
-    long dedicatedBytes;
-    long dedicatedRequestedBytes;
-    long arenaReservations;
-    long largeAllocations;
-    long largeFrees;
-    long dedicatedAllocations;
-    long dedicatedFrees;
-    long releasedBytesTotal;
+    private long arenasOwned;
+    private long pagesInSpans;
+    private long freePages;
+    private long dirtyFreePages;
+    private long smallSpans;
+    private long largeSpans;
+    private long largeObjectBytes;
+    private long largeRequestedBytes;
+    private long largeAllocations;
+    private long largeFrees;
+    private long releasedBytesTotal;
     /**
      * The free run the scavenger has taken out of the index while it releases it without the
      * lock ({@code -1} when none), so that {@link #verify} can count it as free.
@@ -102,23 +76,21 @@ final class PageHeap {
     /** Signalled (under the lock) when the scavenger puts {@link #runBeingReleased} back. */
     private final Condition runReleased = lock.newCondition();
 
-    /** An object larger than an arena, in its own mapping. */
-    record DedicatedMapping(long address, long mappedBytes, long requestedBytes, java.lang.foreign.Arena scope) {
+    /** What one page heap counts, read under its lock. */
+    record Snapshot(long arenasOwned, long pagesInSpans, long freePages, long dirtyFreePages, long smallSpans,
+            long largeSpans, long largeObjectBytes, long largeRequestedBytes, long largeAllocations, long largeFrees,
+            long releasedBytesTotal, long longestFreeRunPages, long freeRuns) {
     }
 
-    PageHeap(SpanHeapConfig config) {
-        this.addressSpaceBytes = config.addressSpaceBytes();
-        this.maxArenas = (int) (addressSpaceBytes >>> HeapArena.SHIFT);
-        this.maxHeapBytes = config.maxHeapBytes();
-        this.checked = config.checked();
-        this.arenas = new HeapArena[maxArenas];
-        this.base = OsMemory.reserveAligned(addressSpaceBytes, HeapArena.BYTES);
+    PageHeap(int index, AddressRange range, boolean checked) {
+        this.index = index;
+        this.range = range;
+        this.checked = checked;
     }
 
     /**
-     * Takes {@link #lock}, spinning a little first: the heap lock is held for well under a
-     * microsecond, while parking and waking a thread costs several, so a short spin keeps two
-     * threads that both need pages from handing the core back and forth.
+     * Takes {@link #lock}, spinning a little first: the lock is held for well under a microsecond,
+     * while parking and waking a thread costs several.
      */
     void acquire() {
         for (int spins = 0; spins < 100; spins++) {
@@ -130,85 +102,85 @@ final class PageHeap {
         lock.lock();
     }
 
-    long heldBytes() {
-        return ((pagesInSpans + dirtyFreePages) << SizeClasses.PAGE_SHIFT) + dedicatedBytes;
-    }
-
-    boolean contains(long address) {
-        return Long.compareUnsigned(address - base, (long) arenaCount << HeapArena.SHIFT) < 0;
-    }
-
-    /**
-     * The in-use span covering {@code address}, or null: the page's {@code pageInSpan} leads to the
-     * span's first page. Safe without the lock (a racy read may find a stale span or none);
-     * callers re-check under a lock.
-     */
-    Span spanAt(long address) {
-        long offset = address - base;
-        if (Long.compareUnsigned(offset, addressSpaceBytes) >= 0) {
-            return null;
-        }
-        HeapArena arena = arenas[(int) (offset >>> HeapArena.SHIFT)];
-        long page = offset >>> SizeClasses.PAGE_SHIFT;
-        int[] info = pageInfo;
-        if (arena == null || page >= info.length) {
-            return null;
-        }
-        int first = (int) (page & (HeapArena.PAGES - 1)) - (info[(int) page] >>> 8);
-        return first < 0 ? null : arena.spans[first];
-    }
-
     // ---------------------------------------------------------------- spans
 
-    /** A new span of size class {@code sizeClass}. Called by that class's central list, holding its lock. */
+    /**
+     * A new span of size class {@code sizeClass}, from this page heap or, when the address range
+     * has no room for another arena, from another page heap's free runs. Called by a central list
+     * of this shard, holding its lock.
+     */
     Span allocateSmallSpan(int sizeClass) {
         int pages = SizeClasses.SPAN_PAGES[sizeClass];
-        acquire();
-        try {
-            Span span = allocateRun(pages, 1, sizeClass, "allocate", (long) pages << SizeClasses.PAGE_SHIFT);
-            int[] info = pageInfo;
-            for (int i = 0; i < pages; i++) {
-                info[(int) (span.firstPage + i)] = sizeClass | i << 8;
-            }
-            smallSpans++;
-            return span;
-        } finally {
-            lock.unlock();
-        }
+        return allocateSpan(pages, 1, sizeClass, (long) pages << SizeClasses.PAGE_SHIFT);
     }
 
     /** A large-object span of {@code pages} pages whose start is aligned to {@code alignPages} pages. */
     Span allocateLarge(long requestedBytes, int pages, int alignPages) {
+        return allocateSpan(pages, alignPages, 0, requestedBytes);
+    }
+
+    private Span allocateSpan(int pages, int alignPages, int sizeClass, long requestedBytes) {
+        Span span = allocateSpanHere(pages, alignPages, sizeClass, requestedBytes, true);
+        if (span != null) {
+            return span;
+        }
+        // The range is full: the other page heaps' free runs are the last resort (without this
+        // heap's lock; page heap locks are never nested here).
+        for (PageHeap other : range.pageHeaps()) {
+            if (other != this && (span = other.allocateSpanHere(pages, alignPages, sizeClass, requestedBytes, false)) != null) {
+                return span;
+            }
+        }
+        throw Errors.addressSpaceFull("allocate", requestedBytes, range.maxArenas, range.addressSpaceBytes);
+    }
+
+    /** A span from this heap's runs (mapping an arena if {@code mayGrow}); null if none fits and the range is full. */
+    private Span allocateSpanHere(int pages, int alignPages, int sizeClass, long requestedBytes, boolean mayGrow) {
         acquire();
         try {
-            Span span = allocateRun(pages, alignPages, 0, "allocate", requestedBytes);
-            int[] info = pageInfo;
-            for (int i = 1; i < pages; i++) {
-                info[(int) (span.firstPage + i)] = i << 8;
+            Span span = allocateRun(pages, alignPages, sizeClass, requestedBytes, mayGrow);
+            if (span == null) {
+                return null;
             }
-            span.requestedBytes = requestedBytes;
-            largeSpans++;
-            largeAllocations++;
-            largeObjectBytes += span.bytes();
-            largeRequestedBytes += requestedBytes;
+            int[] info = range.pageInfo;
+            if (sizeClass != 0) {
+                for (int i = 0; i < pages; i++) {
+                    info[(int) (span.firstPage + i)] = sizeClass | i << 8;
+                }
+                smallSpans++;
+            } else {
+                for (int i = 1; i < pages; i++) {
+                    info[(int) (span.firstPage + i)] = i << 8;
+                }
+                span.requestedBytes = requestedBytes;
+                largeSpans++;
+                largeAllocations++;
+                largeObjectBytes += span.bytes();
+                largeRequestedBytes += requestedBytes;
+            }
             return span;
         } finally {
             lock.unlock();
         }
     }
 
-    /** Frees a large span; false if it was not in use (a double free), with nothing changed. */
-    boolean freeLarge(Span span) {
+    /**
+     * Frees the large object at {@code address}, whose span a racy lookup found to be {@code span};
+     * false if, checked under the lock, it is not a live large object starting there (a double
+     * free), with nothing changed.
+     */
+    boolean freeLarge(Span span, long address) {
         acquire();
         try {
-            if (!span.inUse || spanAt(span.start) != span) {
+            if (!span.inUse || !span.isLarge() || span.start != address || range.spanAt(address) != span
+                    || range.arenaAt(address).owner != this) {
                 return false;
             }
             largeSpans--;
             largeFrees++;
             largeObjectBytes -= span.bytes();
             largeRequestedBytes -= span.requestedBytes;
-            java.util.Arrays.fill(pageInfo, (int) span.firstPage, (int) (span.firstPage + span.pages), 0);
+            java.util.Arrays.fill(range.pageInfo, (int) span.firstPage, (int) (span.firstPage + span.pages), 0);
             freeSpan(span);
             return true;
         } finally {
@@ -220,7 +192,7 @@ final class PageHeap {
     void freeSmallSpan(Span span) {
         acquire();
         try {
-            java.util.Arrays.fill(pageInfo, (int) span.firstPage, (int) (span.firstPage + span.pages), 0);
+            java.util.Arrays.fill(range.pageInfo, (int) span.firstPage, (int) (span.firstPage + span.pages), 0);
             smallSpans--;
             freeSpan(span);
         } finally {
@@ -228,12 +200,13 @@ final class PageHeap {
         }
     }
 
-    private Span allocateRun(int pages, int alignPages, int sizeClass, String operation, long requestBytes) {
-        assert lock.isHeldByCurrentThread();
+    private Span allocateRun(int pages, int alignPages, int sizeClass, long requestBytes, boolean mayGrow) {
+        assert lock.isHeldByCurrentThread() && lock.getHoldCount() == 1;
         long searchLength = (long) pages + alignPages - 1;
         if (searchLength > HeapArena.PAGES) {
             throw new IllegalStateException(pages + " pages at " + alignPages + "-page alignment do not fit an arena");
         }
+        boolean releasedEverywhere = false;
         long runStart;
         int runLength;
         long start;
@@ -241,192 +214,100 @@ final class PageHeap {
         int local;
         int dirtyPages;
         while (true) {
-            long key = freeRuns.ceiling(searchLength << KEY_PAGE_BITS);
-            while (key == LongTreeSet.NONE) {
+            long key = freeRuns.bestFit(searchLength);
+            if (key == FreeRunIndex.NONE) {
                 // The scavenger may hold the run that fits out of the index while it releases it:
                 // wait for that run instead of mapping another arena (the soak test saw a third
                 // arena reserved for a 48 MiB live set when this was missing).
-                if (runBeingReleasedLength >= searchLength && awaitRunBeingReleased()) {
-                    key = freeRuns.ceiling(searchLength << KEY_PAGE_BITS);
-                    continue;
+                if (!(runBeingReleasedLength >= searchLength && awaitRunBeingReleased()) && !(mayGrow && grow(requestBytes))) {
+                    return null;
                 }
-                addArena(operation, requestBytes);
-                key = freeRuns.ceiling(searchLength << KEY_PAGE_BITS);
+                continue;
             }
-            runStart = key & KEY_PAGE_MASK;
-            runLength = (int) (key >>> KEY_PAGE_BITS);
+            runStart = FreeRunIndex.start(key);
+            runLength = FreeRunIndex.length(key);
             start = (runStart + alignPages - 1) / alignPages * alignPages;
-            arena = arenas[(int) (start >>> (HeapArena.SHIFT - SizeClasses.PAGE_SHIFT))];
+            arena = range.arenaOfPage(start);
             local = (int) (start - arena.firstPage);
             dirtyPages = arena.countDirty(local, pages);
             long growth = (long) (pages - dirtyPages) << SizeClasses.PAGE_SHIFT;
-            if (heldBytes() + growth <= maxHeapBytes) {
+            if (growth == 0 || range.tryHold(growth)) {
                 break;
             }
-            // Make room by releasing free pages, then decide again with the same run.
+            // At the limit: release this heap's other free pages, then decide again with the same run.
             releaseAllFree(runStart);
-            if (heldBytes() + growth <= maxHeapBytes) {
+            if (range.tryHold(growth)) {
                 break;
             }
-            if (!awaitRunBeingReleased()) {
-                throw Errors.overLimit(operation, requestBytes, maxHeapBytes, heldBytes());
+            if (releasedEverywhere) {
+                throw Errors.overLimit("allocate", requestBytes, range.maxHeapBytes, range.heldBytes());
             }
-            // The lock was dropped while waiting: the free runs may have changed, so search again.
+            // Then every page heap's (the lock dropped meanwhile: the runs may have changed, search again).
+            releasedEverywhere = true;
+            lock.unlock();
+            try {
+                range.releaseEverywhere();
+            } finally {
+                lock.lock();
+            }
         }
         long since = arena.freeRunSince[(int) (runStart - arena.firstPage)];
-        removeRun(arena, (int) (runStart - arena.firstPage), runLength);
+        freeRuns.remove(arena, (int) (runStart - arena.firstPage), runLength);
         int head = (int) (start - runStart);
         int tail = runLength - head - pages;
         if (head > 0) {
-            insertRun(arena, (int) (runStart - arena.firstPage), head, since);
+            freeRuns.insert(arena, (int) (runStart - arena.firstPage), head, since);
         }
         if (tail > 0) {
-            insertRun(arena, local + pages, tail, since);
+            freeRuns.insert(arena, local + pages, tail, since);
         }
         dirtyFreePages -= dirtyPages;
         freePages -= pages;
         pagesInSpans += pages;
         arena.setDirty(local, pages, true);
-        Span span = new Span(arena.base + ((long) local << SizeClasses.PAGE_SHIFT), start, pages, sizeClass,
-                dirtyPages > 0, checked);
-        // The first page only: a reference store per page ran G1's post-write barrier for each
-        // (the span is young, the table old), which tripled the large-object path. Other pages
-        // find the span through pageInfo (spanAt).
+        Span span = spanPoolSize > 0 ? spanPool[--spanPoolSize] : new Span(checked);
+        spanPool[spanPoolSize] = null;
+        span.init(arena.base + ((long) local << SizeClasses.PAGE_SHIFT), start, pages, sizeClass, dirtyPages > 0);
+        // The first page only: a reference store per page ran G1's post-write barrier for each,
+        // which tripled the large-object path. Other pages find the span through pageInfo (spanAt).
         arena.spans[local] = span;
         return span;
+    }
+
+    /**
+     * Maps the range's next arena for this heap, dropping the lock meanwhile (held once on entry
+     * and on return); false if the range has no room left.
+     */
+    private boolean grow(long requestBytes) {
+        lock.unlock();
+        HeapArena arena;
+        try {
+            arena = range.mapArena(this, "allocate", requestBytes);
+        } finally {
+            lock.lock();
+        }
+        if (arena == null) {
+            return false;
+        }
+        arenasOwned++;
+        freePages += HeapArena.PAGES;
+        freeRuns.insert(arena, 0, HeapArena.PAGES, System.nanoTime());
+        return true;
     }
 
     private void freeSpan(Span span) {
         assert lock.isHeldByCurrentThread();
         span.inUse = false;
-        HeapArena arena = arenas[(int) (span.firstPage >>> (HeapArena.SHIFT - SizeClasses.PAGE_SHIFT))];
+        HeapArena arena = range.arenaOfPage(span.firstPage);
         int local = (int) (span.firstPage - arena.firstPage);
         arena.spans[local] = null;
         pagesInSpans -= span.pages;
         freePages += span.pages;
         dirtyFreePages += span.pages;
-        coalesceAndInsert(arena, local, span.pages, System.nanoTime());
-    }
-
-    /** Inserts a free run, first merging it with free neighbours so that no two runs touch. */
-    private void coalesceAndInsert(HeapArena arena, int start, int length, long since) {
-        if (start > 0) {
-            int before = arena.freeRunAtEnd[start - 1];
-            if (before > 0) {
-                removeRun(arena, start - before, before);
-                start -= before;
-                length += before;
-            }
+        freeRuns.coalesceAndInsert(arena, local, span.pages, System.nanoTime());
+        if (spanPoolSize < SPAN_POOL_CAPACITY) {
+            spanPool[spanPoolSize++] = span;
         }
-        int end = start + length;
-        if (end < HeapArena.PAGES) {
-            int after = arena.freeRunAtStart[end];
-            if (after > 0) {
-                removeRun(arena, end, after);
-                length += after;
-            }
-        }
-        insertRun(arena, start, length, since);
-    }
-
-    private void insertRun(HeapArena arena, int start, int length, long since) {
-        arena.freeRunAtStart[start] = length;
-        arena.freeRunAtEnd[start + length - 1] = length;
-        arena.freeRunSince[start] = since;
-        freeRuns.add((long) length << KEY_PAGE_BITS | (arena.firstPage + start));
-    }
-
-    private void removeRun(HeapArena arena, int start, int length) {
-        arena.freeRunAtStart[start] = 0;
-        arena.freeRunAtEnd[start + length - 1] = 0;
-        boolean removed = freeRuns.remove((long) length << KEY_PAGE_BITS | (arena.firstPage + start));
-        assert removed : "free run " + start + "+" + length + " missing from the index";
-    }
-
-    private void addArena(String operation, long requestBytes) {
-        if (arenaCount == maxArenas) {
-            throw Errors.addressSpaceFull(operation, requestBytes, maxArenas, addressSpaceBytes);
-        }
-        int index = arenaCount;
-        long arenaBase = base + ((long) index << HeapArena.SHIFT);
-        try {
-            OsMemory.commit(arenaBase, HeapArena.BYTES);
-        } catch (OutOfMemoryError refused) {
-            throw Errors.osRefused(operation, requestBytes, maxHeapBytes, heldBytes(), refused);
-        }
-        HeapArena arena = new HeapArena(index, arenaBase, (long) index * HeapArena.PAGES);
-        int neededPages = (index + 1) * HeapArena.PAGES;
-        if (pageInfo.length < neededPages) {
-            int[] grown = new int[Math.min(Math.max(neededPages, pageInfo.length * 2), maxArenas * HeapArena.PAGES)];
-            System.arraycopy(pageInfo, 0, grown, 0, pageInfo.length);
-            pageInfo = grown;
-            pageInfoReplaced.accept(grown);
-        }
-        arenas[index] = arena;
-        arenaCount = index + 1;
-        arenaReservations++;
-        freePages += HeapArena.PAGES;
-        insertRun(arena, 0, HeapArena.PAGES, System.nanoTime());
-    }
-
-    // ---------------------------------------------------------------- objects larger than an arena
-
-    long mapDedicated(long requestedBytes, long alignment, java.lang.foreign.Arena scope) {
-        // At least one OS page: mmap refuses a length of zero.
-        long mappedBytes = Math.max(OsMemory.OS_PAGE_SIZE, (requestedBytes + OsMemory.OS_PAGE_SIZE - 1) & -OsMemory.OS_PAGE_SIZE);
-        acquire();
-        try {
-            while (heldBytes() + mappedBytes > maxHeapBytes) {
-                releaseAllFree(-1);
-                if (heldBytes() + mappedBytes > maxHeapBytes && !awaitRunBeingReleased()) {
-                    throw Errors.overLimit("allocate", requestedBytes, maxHeapBytes, heldBytes());
-                }
-            }
-            long address;
-            try {
-                address = OsMemory.mapAligned(mappedBytes, alignment);
-            } catch (OutOfMemoryError refused) {
-                throw Errors.osRefused("allocate", requestedBytes, maxHeapBytes, heldBytes(), refused);
-            }
-            dedicated.put(address, new DedicatedMapping(address, mappedBytes, requestedBytes, scope));
-            dedicatedBytes += mappedBytes;
-            dedicatedAllocations++;
-            dedicatedRequestedBytes += requestedBytes;
-            return address;
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    DedicatedMapping dedicatedAt(long address) {
-        acquire();
-        try {
-            return dedicated.get(address);
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    /** Unmaps a dedicated mapping; null if {@code address} is not the start of one. */
-    DedicatedMapping unmapDedicated(long address) {
-        DedicatedMapping mapping;
-        acquire();
-        try {
-            mapping = dedicated.remove(address);
-            if (mapping == null) {
-                return null;
-            }
-            dedicatedBytes -= mapping.mappedBytes();
-            dedicatedFrees++;
-            dedicatedRequestedBytes -= mapping.requestedBytes();
-        } finally {
-            lock.unlock();
-        }
-        if (mapping.scope() != null) {
-            mapping.scope().close();
-        }
-        OsMemory.unmap(mapping.address(), mapping.mappedBytes());
-        return mapping;
     }
 
     // ---------------------------------------------------------------- returning memory
@@ -439,19 +320,32 @@ final class PageHeap {
     long releaseAllFree(long keepRunStart) {
         assert lock.isHeldByCurrentThread();
         long released = 0;
-        for (long key = freeRuns.first(); key != LongTreeSet.NONE; key = freeRuns.higher(key)) {
-            long runStart = key & KEY_PAGE_MASK;
+        for (long key = freeRuns.first(); key != FreeRunIndex.NONE; key = freeRuns.higher(key)) {
+            long runStart = FreeRunIndex.start(key);
             if (runStart != keepRunStart) {
-                released += releaseRun(runStart, (int) (key >>> KEY_PAGE_BITS));
+                released += releaseRun(runStart, FreeRunIndex.length(key));
             }
         }
         return released;
     }
 
+    /** {@link #releaseAllFree} of every run, then a wait for the scavenger's release in flight, if any. */
+    long releaseAllFreeAndAwaitScavenger() {
+        acquire();
+        try {
+            long released = releaseAllFree(-1);
+            awaitRunBeingReleased();
+            return released;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /**
-     * One scavenger pass: while dirty free memory is above {@code retainBytes}, releases free runs
-     * that have been free for at least {@code minIdleNanos}, longest first. The madvise calls run
-     * outside the lock, with the run taken out of the free index meanwhile.
+     * One scavenger pass over this page heap: while its dirty free memory is above
+     * {@code retainBytes}, releases free runs that have been free for at least
+     * {@code minIdleNanos}, longest first. The madvise calls run outside the lock, with the run
+     * taken out of the free index meanwhile.
      */
     long scavenge(long retainBytes, long minIdleNanos) {
         scavengeLock.lock();
@@ -474,25 +368,24 @@ final class PageHeap {
                 if (dirtyFreePages << SizeClasses.PAGE_SHIFT <= retainBytes) {
                     return released;
                 }
-                long chosen = LongTreeSet.NONE;
-                for (long key = freeRuns.last(); key != LongTreeSet.NONE && chosen == LongTreeSet.NONE;
+                long chosen = FreeRunIndex.NONE;
+                for (long key = freeRuns.last(); key != FreeRunIndex.NONE && chosen == FreeRunIndex.NONE;
                         key = freeRuns.lower(key)) {
-                    long start = key & KEY_PAGE_MASK;
-                    HeapArena a = arenaOfPage(start);
+                    long start = FreeRunIndex.start(key);
+                    HeapArena a = range.arenaOfPage(start);
                     int local = (int) (start - a.firstPage);
-                    int length = (int) (key >>> KEY_PAGE_BITS);
-                    if (now - a.freeRunSince[local] >= minIdleNanos && a.countDirty(local, length) > 0) {
+                    if (now - a.freeRunSince[local] >= minIdleNanos && a.countDirty(local, FreeRunIndex.length(key)) > 0) {
                         chosen = key;
                     }
                 }
-                if (chosen == LongTreeSet.NONE) {
+                if (chosen == FreeRunIndex.NONE) {
                     return released;
                 }
-                runStart = chosen & KEY_PAGE_MASK;
-                runLength = (int) (chosen >>> KEY_PAGE_BITS);
-                arena = arenaOfPage(runStart);
+                runStart = FreeRunIndex.start(chosen);
+                runLength = FreeRunIndex.length(chosen);
+                arena = range.arenaOfPage(runStart);
                 // Out of the index while the lock is dropped, so nobody allocates or merges it.
-                removeRun(arena, (int) (runStart - arena.firstPage), runLength);
+                freeRuns.remove(arena, (int) (runStart - arena.firstPage), runLength);
                 runBeingReleased = runStart;
                 runBeingReleasedLength = runLength;
             } finally {
@@ -508,11 +401,13 @@ final class PageHeap {
                 arena.setDirty(local, runLength, false);
                 dirtyFreePages -= dirtyPages;
                 runBeingReleased = -1;
+                runBeingReleasedLength = 0;
                 runReleased.signalAll();
                 long bytes = (long) dirtyPages << SizeClasses.PAGE_SHIFT;
                 released += bytes;
                 releasedBytesTotal += bytes;
-                coalesceAndInsert(arena, local, runLength, arena.freeRunSince[local]);
+                range.unhold(bytes);
+                freeRuns.coalesceAndInsert(arena, local, runLength, arena.freeRunSince[local]);
             } finally {
                 lock.unlock();
             }
@@ -520,10 +415,9 @@ final class PageHeap {
     }
 
     /**
-     * At the limit, after {@link #releaseAllFree}: if the scavenger is releasing a run without the
-     * lock, those dirty pages still count as held but are about to stop counting, so failing now
-     * would be wrong. Waits (dropping the lock) until the run is back and returns true; returns
-     * false at once when no release is in flight. Called holding the lock exactly once.
+     * If the scavenger is releasing a run without the lock, those dirty pages still count as held
+     * but are about to stop counting: waits (dropping the lock) until the run is back and returns
+     * true; returns false at once when no release is in flight. Called holding the lock exactly once.
      */
     private boolean awaitRunBeingReleased() {
         assert lock.isHeldByCurrentThread() && lock.getHoldCount() == 1;
@@ -537,7 +431,7 @@ final class PageHeap {
     }
 
     private long releaseRun(long runStart, int runLength) {
-        HeapArena arena = arenaOfPage(runStart);
+        HeapArena arena = range.arenaOfPage(runStart);
         int local = (int) (runStart - arena.firstPage);
         int dirtyPages = arena.countDirty(local, runLength);
         if (dirtyPages == 0) {
@@ -548,147 +442,160 @@ final class PageHeap {
         dirtyFreePages -= dirtyPages;
         long bytes = (long) dirtyPages << SizeClasses.PAGE_SHIFT;
         releasedBytesTotal += bytes;
+        range.unhold(bytes);
         return bytes;
-    }
-
-    private HeapArena arenaOfPage(long page) {
-        return arenas[(int) (page >>> (HeapArena.SHIFT - SizeClasses.PAGE_SHIFT))];
     }
 
     // ---------------------------------------------------------------- observation
 
-    /** Length in pages of the longest free run (external fragmentation: the largest request servable without growing). */
-    long largestFreeRunPages() {
-        assert lock.isHeldByCurrentThread();
-        return freeRuns.isEmpty() ? 0 : freeRuns.last() >>> KEY_PAGE_BITS;
-    }
-
-    int freeRunCount() {
-        assert lock.isHeldByCurrentThread();
-        return freeRuns.size();
-    }
-
-    int dedicatedCount() {
-        assert lock.isHeldByCurrentThread();
-        return dedicated.size();
-    }
-
-    /**
-     * Checks the page heap's equations, holding the lock: per arena, pages in spans + free pages
-     * == pages; free runs agree with the index and are coalesced; the page map points every page
-     * of a span to it and {@link #pageInfo} agrees; the counters agree with a recount. Returns the
-     * first broken one, or null.
-     */
-    String verify() {
+    Snapshot snapshot() {
         acquire();
         try {
-            long spanPages = 0;
-            long free = 0;
-            long dirtyFree = 0;
-            long small = 0;
-            long large = 0;
-            long largeBytes = 0;
-            int runs = 0;
-            for (int a = 0; a < arenaCount; a++) {
-                HeapArena arena = arenas[a];
-                int page = 0;
-                boolean previousWasFree = false;
-                while (page < HeapArena.PAGES) {
-                    Span span = arena.spans[page];
-                    if (span != null) {
-                        if (arena.freeRunAtStart[page] != 0) {
-                            return "page " + (arena.firstPage + page) + " is in span " + span + " and starts a free run";
-                        }
-                        if (span.firstPage != arena.firstPage + page) {
-                            return "page map of arena " + a + " points page " + page + " into span " + span + " which starts elsewhere";
-                        }
-                        for (int i = 0; i < span.pages; i++) {
-                            if (i > 0 && arena.spans[page + i] != null) {
-                                return "page " + (page + i) + " inside span " + span + " has a span entry " + arena.spans[page + i];
-                            }
-                            int expected = span.sizeClass | i << 8;
-                            if (pageInfo[(int) (span.firstPage + i)] != expected) {
-                                return "pageInfo of page " + (span.firstPage + i) + " is " + pageInfo[(int) (span.firstPage + i)]
-                                        + ", expected " + expected + " for span " + span;
-                            }
-                        }
-                        if (span.isLarge()) {
-                            large++;
-                            largeBytes += span.bytes();
-                        } else {
-                            small++;
-                        }
-                        spanPages += span.pages;
-                        page += span.pages;
-                        previousWasFree = false;
-                    } else if (arena.firstPage + page == runBeingReleased) {
-                        int length = runBeingReleasedLength;
-                        free += length;
-                        dirtyFree += arena.countDirty(page, length);
-                        page += length;
-                        previousWasFree = false;
-                    } else {
-                        int length = arena.freeRunAtStart[page];
-                        if (length <= 0) {
-                            return "page " + (arena.firstPage + page) + " is neither in a span nor the start of a free run";
-                        }
-                        if (previousWasFree) {
-                            return "free runs touch at page " + (arena.firstPage + page) + " (not coalesced)";
-                        }
-                        if (arena.freeRunAtEnd[page + length - 1] != length) {
-                            return "free run at page " + (arena.firstPage + page) + " has no matching end tag";
-                        }
-                        if (!freeRuns.contains((long) length << KEY_PAGE_BITS | (arena.firstPage + page))) {
-                            return "free run at page " + (arena.firstPage + page) + " (" + length + " pages) is missing from the index";
-                        }
-                        for (int i = 0; i < length; i++) {
-                            if (arena.spans[page + i] != null) {
-                                return "free page " + (arena.firstPage + page + i) + " maps to span " + arena.spans[page + i];
-                            }
-                            if (pageInfo[(int) (arena.firstPage + page + i)] != 0) {
-                                return "free page " + (arena.firstPage + page + i) + " has pageInfo " + pageInfo[(int) (arena.firstPage + page + i)];
-                            }
-                        }
-                        free += length;
-                        dirtyFree += arena.countDirty(page, length);
-                        runs++;
-                        page += length;
-                        previousWasFree = true;
-                    }
-                }
-            }
-            if (runs != freeRuns.size()) {
-                return "free-run index holds " + freeRuns.size() + " runs, arenas hold " + runs;
-            }
-            if (spanPages + free != (long) arenaCount * HeapArena.PAGES) {
-                return "pages in spans " + spanPages + " + free pages " + free + " != " + arenaCount + " arenas' pages";
-            }
-            if (spanPages != pagesInSpans || free != freePages || dirtyFree != dirtyFreePages) {
-                return "page counters (in spans " + pagesInSpans + ", free " + freePages + ", dirty free " + dirtyFreePages
-                        + ") disagree with a recount (" + spanPages + ", " + free + ", " + dirtyFree + ")";
-            }
-            if (small != smallSpans || large != largeSpans || largeBytes != largeObjectBytes) {
-                return "span counters (small " + smallSpans + ", large " + largeSpans + ", large bytes " + largeObjectBytes
-                        + ") disagree with a recount (" + small + ", " + large + ", " + largeBytes + ")";
-            }
-            long mapped = 0;
-            for (DedicatedMapping m : dedicated.values()) {
-                mapped += m.mappedBytes();
-            }
-            if (mapped != dedicatedBytes) {
-                return "dedicated mappings add up to " + mapped + " bytes, counter says " + dedicatedBytes;
-            }
-            return null;
+            return new Snapshot(arenasOwned, pagesInSpans, freePages, dirtyFreePages, smallSpans, largeSpans,
+                    largeObjectBytes, largeRequestedBytes, largeAllocations, largeFrees, releasedBytesTotal,
+                    freeRuns.longestPages(), freeRuns.count());
         } finally {
             lock.unlock();
         }
     }
 
-    /** Visits every in-use span (holding the lock). */
+    /** Pages held from the OS by this heap (in spans, or free and dirty). Holding the lock. */
+    long heldBytesLocked() {
+        assert lock.isHeldByCurrentThread();
+        return (pagesInSpans + dirtyFreePages) << SizeClasses.PAGE_SHIFT;
+    }
+
+    /**
+     * Checks this page heap's equations, holding the lock: per owned arena, pages in spans + free
+     * pages == pages; free runs agree with the index and are coalesced; the page table points
+     * every page of a span to it; the counters agree with a recount. Returns the first broken
+     * one, or null.
+     */
+    String verify() {
+        acquire();
+        try {
+            return verifyLocked();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private String verifyLocked() {
+        long spanPages = 0;
+        long free = 0;
+        long dirtyFree = 0;
+        long small = 0;
+        long large = 0;
+        long largeBytes = 0;
+        long owned = 0;
+        int runs = 0;
+        int[] pageInfo = range.pageInfo;
+        for (int a = 0; a < range.arenaCount; a++) {
+            HeapArena arena = range.arenas[a];
+            if (arena.owner != this) {
+                continue;
+            }
+            owned++;
+            int page = 0;
+            boolean previousWasFree = false;
+            while (page < HeapArena.PAGES) {
+                Span span = arena.spans[page];
+                if (span != null) {
+                    if (arena.freeRunAtStart[page] != 0) {
+                        return "page " + (arena.firstPage + page) + " is in span " + span + " and starts a free run";
+                    }
+                    if (span.firstPage != arena.firstPage + page || !span.inUse) {
+                        return "page map of arena " + a + " points page " + page + " into span " + span
+                                + (span.inUse ? " which starts elsewhere" : " which is freed");
+                    }
+                    for (int i = 0; i < span.pages; i++) {
+                        if (i > 0 && arena.spans[page + i] != null) {
+                            return "page " + (page + i) + " inside span " + span + " has a span entry " + arena.spans[page + i];
+                        }
+                        int expected = span.sizeClass | i << 8;
+                        if (pageInfo[(int) (span.firstPage + i)] != expected) {
+                            return "pageInfo of page " + (span.firstPage + i) + " is " + pageInfo[(int) (span.firstPage + i)]
+                                    + ", expected " + expected + " for span " + span;
+                        }
+                    }
+                    if (span.isLarge()) {
+                        large++;
+                        largeBytes += span.bytes();
+                    } else {
+                        small++;
+                    }
+                    spanPages += span.pages;
+                    page += span.pages;
+                    previousWasFree = false;
+                } else if (arena.firstPage + page == runBeingReleased) {
+                    int length = runBeingReleasedLength;
+                    free += length;
+                    dirtyFree += arena.countDirty(page, length);
+                    page += length;
+                    previousWasFree = false;
+                } else {
+                    int length = arena.freeRunAtStart[page];
+                    if (length <= 0) {
+                        return "page " + (arena.firstPage + page) + " is neither in a span nor the start of a free run";
+                    }
+                    if (previousWasFree) {
+                        return "free runs touch at page " + (arena.firstPage + page) + " (not coalesced)";
+                    }
+                    if (arena.freeRunAtEnd[page + length - 1] != length) {
+                        return "free run at page " + (arena.firstPage + page) + " has no matching end tag";
+                    }
+                    if (!freeRuns.contains(arena, page, length)) {
+                        return "free run at page " + (arena.firstPage + page) + " (" + length + " pages) is missing from the index";
+                    }
+                    for (int i = 0; i < length; i++) {
+                        if (arena.spans[page + i] != null) {
+                            return "free page " + (arena.firstPage + page + i) + " maps to span " + arena.spans[page + i];
+                        }
+                        if (pageInfo[(int) (arena.firstPage + page + i)] != 0) {
+                            return "free page " + (arena.firstPage + page + i) + " has pageInfo " + pageInfo[(int) (arena.firstPage + page + i)];
+                        }
+                    }
+                    free += length;
+                    dirtyFree += arena.countDirty(page, length);
+                    runs++;
+                    page += length;
+                    previousWasFree = true;
+                }
+            }
+        }
+        if (owned != arenasOwned) {
+            return "page heap " + index + " owns " + owned + " arenas, counts " + arenasOwned;
+        }
+        if (runs != freeRuns.count()) {
+            return "page heap " + index + ": free-run index holds " + freeRuns.count() + " runs, arenas hold " + runs;
+        }
+        if (spanPages + free != owned * HeapArena.PAGES) {
+            return "page heap " + index + ": pages in spans " + spanPages + " + free pages " + free + " != " + owned + " arenas' pages";
+        }
+        if (spanPages != pagesInSpans || free != freePages || dirtyFree != dirtyFreePages) {
+            return "page heap " + index + ": page counters (in spans " + pagesInSpans + ", free " + freePages + ", dirty free "
+                    + dirtyFreePages + ") disagree with a recount (" + spanPages + ", " + free + ", " + dirtyFree + ")";
+        }
+        if (small != smallSpans || large != largeSpans || largeBytes != largeObjectBytes) {
+            return "page heap " + index + ": span counters (small " + smallSpans + ", large " + largeSpans + ", large bytes "
+                    + largeObjectBytes + ") disagree with a recount (" + small + ", " + large + ", " + largeBytes + ")";
+        }
+        for (int i = 0; i < spanPoolSize; i++) {
+            if (spanPool[i].inUse) {
+                return "page heap " + index + ": pooled span " + spanPool[i] + " is still in use";
+            }
+        }
+        return null;
+    }
+
+    /** Visits every in-use span of this page heap (holding the lock). */
     void forEachSpan(java.util.function.Consumer<Span> action) {
         assert lock.isHeldByCurrentThread();
-        for (int a = 0; a < arenaCount; a++) {
-            HeapArena arena = arenas[a];
+        for (int a = 0; a < range.arenaCount; a++) {
+            HeapArena arena = range.arenas[a];
+            if (arena.owner != this) {
+                continue;
+            }
             int page = 0;
             while (page < HeapArena.PAGES) {
                 Span span = arena.spans[page];
@@ -701,26 +608,6 @@ final class PageHeap {
                     page += arena.freeRunAtStart[page];
                 }
             }
-        }
-    }
-
-    /** Unmaps the whole address range. The caller guarantees nothing uses the heap any more. */
-    void unmapAll() {
-        acquire();
-        try {
-            for (DedicatedMapping m : dedicated.values()) {
-                if (m.scope() != null) {
-                    m.scope().close();
-                }
-                OsMemory.unmap(m.address(), m.mappedBytes());
-            }
-            dedicated.clear();
-            dedicatedBytes = 0;
-            OsMemory.unmap(base, addressSpaceBytes);
-            pageInfo = new int[0];
-            pageInfoReplaced.accept(pageInfo);
-        } finally {
-            lock.unlock();
         }
     }
 }

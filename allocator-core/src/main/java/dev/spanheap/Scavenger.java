@@ -3,13 +3,15 @@ package dev.spanheap;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * The background scavenger: a daemon platform thread that returns free pages to the OS; Go's
- * background scavenger. Every {@link #PERIOD_NANOS} it runs {@link SpanHeap#scavengeOnce()}:
- * reclaims the caches of ended threads and, when free pages that may be resident exceed
+ * The scavenger and its policy: a daemon platform thread that returns free pages to the OS; Go's
+ * background scavenger. Every {@link #PERIOD_NANOS} it runs {@link #passOnce()}: reclaims the
+ * caches of ended threads and, when free pages that may be resident exceed
  * {@link SpanHeapConfig#scavengerRetainRatio()} of the memory in use, releases free runs idle for
- * at least {@link SpanHeapConfig#scavengerDelay()}, longest first, with MADV_DONTNEED. With
+ * at least {@link SpanHeapConfig#scavengerDelay()}, longest first, with MADV_DONTNEED, each page
+ * heap keeping its share of the retained memory in proportion to what it has in use. With
  * {@code maxHeapBytes} set it also keeps held memory under 95% of the limit, and once above that
- * goal it releases free runs without waiting for them to go idle.
+ * goal it releases free runs without waiting for them to go idle. With the scavenger disabled
+ * ({@link SpanHeapConfig#scavengerEnabled()}) no thread runs, and a pass runs only when called.
  *
  * <p>Cost at rest: one wake-up per period that takes the registry lock (to look for ended threads)
  * and the page heap lock for a few reads; measured at about 1.4 ms of CPU over 2 s (0.07% of a
@@ -22,17 +24,23 @@ final class Scavenger implements Runnable {
     static final long PERIOD_NANOS = 250_000_000L;
 
     private final SpanHeap heap;
+    private final boolean enabled;
     private final Object startLock = new Object();
+    /** Slots moved between caches and central lists as of the last pass. Guarded by passLock. */
+    private long centralTrafficAtLastPass = -1;
+    private final Object passLock = new Object();
     /** Guarded by startLock; read racily as a fast check. */
     private volatile Thread thread;
     private volatile boolean stopping;
 
     Scavenger(SpanHeap heap) {
         this.heap = heap;
+        this.enabled = heap.config().scavengerEnabled();
     }
 
+    /** Starts the background thread on the heap's first slow-path visit, if the scavenger is enabled. */
     void ensureStarted() {
-        if (thread != null) {
+        if (thread != null || !enabled) {
             return;
         }
         synchronized (startLock) {
@@ -68,13 +76,55 @@ final class Scavenger implements Runnable {
                 return;
             }
             try {
-                heap.scavengeOnce();
+                passOnce();
             } catch (IllegalStateException closedMeanwhile) {
                 return;
             } catch (RuntimeException | Error e) {
                 // A failed madvise must not kill the thread silently: report once and keep going.
                 System.getLogger("dev.spanheap").log(System.Logger.Level.WARNING, "scavenger pass failed", e);
             }
+        }
+    }
+
+    /** One pass of the policy described in the class comment; returns the bytes released. */
+    long passOnce() {
+        synchronized (passLock) {
+            heap.reclaimDeadCaches();
+            CentralLists centrals = heap.centralLists();
+            // Spare empty spans serve slot traffic between caches and central lists; once that
+            // traffic has stopped for a whole period, they are just free memory: give them back.
+            long traffic = centrals.racySlotTraffic();
+            if (traffic == centralTrafficAtLastPass) {
+                centrals.releaseEmptySpans();
+            }
+            centralTrafficAtLastPass = traffic;
+            PageHeap[] pageHeaps = heap.pageHeaps();
+            long[] inUse = new long[pageHeaps.length];
+            long totalInUse = heap.dedicatedMappings().snapshot().mappedBytes();
+            for (int i = 0; i < pageHeaps.length; i++) {
+                inUse[i] = pageHeaps[i].snapshot().pagesInSpans() << SizeClasses.PAGE_SHIFT;
+                totalInUse += inUse[i];
+            }
+            SpanHeapConfig config = heap.config();
+            long retain = (long) (totalInUse * config.scavengerRetainRatio());
+            long minIdleNanos = config.scavengerDelay().toNanos();
+            long limit = config.maxHeapBytes();
+            if (limit != Long.MAX_VALUE) {
+                // Near the limit, keep held memory under 95% of it (as Go's memory-limit scavenger
+                // aims), and once past that goal release free runs however recently they were used,
+                // so that an allocation rarely has to release synchronously (or fail) at the limit.
+                long goal = limit - limit / 20;
+                retain = Math.min(retain, Math.max(0, goal - totalInUse));
+                if (heap.addressRange().heldBytes() > goal) {
+                    minIdleNanos = 0;
+                }
+            }
+            long released = 0;
+            for (int i = 0; i < pageHeaps.length; i++) {
+                long share = totalInUse == 0 ? 0 : (long) (retain * ((double) inUse[i] / totalInUse));
+                released += pageHeaps[i].scavenge(share, minIdleNanos);
+            }
+            return released;
         }
     }
 }

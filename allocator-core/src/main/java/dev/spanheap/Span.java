@@ -5,28 +5,37 @@ package dev.spanheap;
  * of one size class, or as one large object; Go's {@code mspan}. Free page runs are not spans:
  * the {@link PageHeap} tracks them with boundary tags.
  *
- * <p>Invariants (checked by {@link #verify}): {@code allocatedSlots + freeSlots == capacity}, and
- * {@code allocatedSlots} equals the number of set bits in {@link #allocated}. A slot counts as
+ * <p>Invariants (checked by {@link #verify}): {@code allocatedSlots} equals the number of set bits
+ * in {@link #allocated} and is at most {@code capacity}; no bit is set past {@code capacity}; the
+ * never-used mark {@link #neverUsedFrom} lies within {@code [0, capacity]}. A slot counts as
  * allocated from the time its span hands it to a thread cache (or, in checked mode, to the user)
  * until it comes back.
  *
- * <p>Synchronization: the identity fields are final. The slot fields of a small span are guarded
- * by the lock of its class's {@link CentralList}; {@link #inUse} and {@link #needsZero} of a large
- * span are guarded by the page heap lock.
+ * <p>Synchronization: the identity fields are written by {@link #init} under the owning page
+ * heap's lock (span structures are pooled and reused there), before the span is published. The
+ * slot fields of a small span are guarded by the lock of its class's {@link CentralList};
+ * {@link #inUse} and {@link #needsZero} of a large span are guarded by the page heap lock. A
+ * lookup without a lock ({@link AddressRange#spanAt}) may see a structure being reused, so
+ * every such lookup is checked again, by address, under the owning lock.
  */
 final class Span {
 
-    final long start;
-    final int pages;
+    /** Words of the slot bitmaps: enough for the most slots any class has (1024 of 8 bytes). */
+    static final int BITMAP_WORDS = 16;
+
+    // Identity, set by init while the page heap lock is held and the span is not reachable by a
+    // legal lookup; read without a lock only by racy lookups, which re-check under a lock.
+    long start;
+    int pages;
     /** Page index of the first page, counted from the start of the heap's address range. */
-    final long firstPage;
+    long firstPage;
     /** Size class, or 0 for a large object. */
-    final int sizeClass;
-    final int slotSize;
-    final int capacity;
+    int sizeClass;
+    int slotSize;
+    int capacity;
 
     /** One bit per slot, 1 = allocated. Guarded by the central-list lock. */
-    final long[] allocated;
+    final long[] allocated = new long[BITMAP_WORDS];
     /** Checked mode only: 1 = the slot was poisoned when freed. Guarded by the central-list lock. */
     final long[] poisoned;
     /** Guarded by the central-list lock. */
@@ -38,6 +47,12 @@ final class Span {
     int neverUsedFrom;
     /** Word of {@link #allocated} where the search for a free slot starts. Guarded by the central-list lock. */
     int searchWord;
+    /**
+     * Small spans: the shard whose central list holds this span (usually the shard of the page
+     * heap that owns its arena; another one when the range was full and the span was borrowed).
+     * Set by that list when it takes the span, before any slot is handed out.
+     */
+    int listShard;
     /** Intrusive links of the central list's partial-span list. Guarded by the central-list lock. */
     Span previousPartial;
     Span nextPartial;
@@ -45,30 +60,50 @@ final class Span {
 
     /** Whether some page of the span may hold non-zero bytes. Large spans: guarded by the heap lock. */
     boolean needsZero;
-    /** Large spans: false once freed. Guarded by the heap lock. */
-    boolean inUse = true;
+    /** False once freed (the structure then waits in its page heap's pool). Guarded by the page heap lock. */
+    boolean inUse;
     /** Large spans: the bytes asked for (for fragmentation statistics). Guarded by the heap lock. */
     long requestedBytes;
 
+    /** A span structure for a page heap's pool; {@link #init} gives it pages. */
+    Span(boolean checked) {
+        this.poisoned = checked ? new long[BITMAP_WORDS] : null;
+    }
+
+    /** A span structure initialised at once, for tests. */
     Span(long start, long firstPage, int pages, int sizeClass, boolean needsZero, boolean checked) {
+        this(checked);
+        init(start, firstPage, pages, sizeClass, needsZero);
+    }
+
+    /** Makes this (freed or new) structure the in-use span of the given pages. Under the page heap lock. */
+    void init(long start, long firstPage, int pages, int sizeClass, boolean needsZero) {
         this.start = start;
         this.firstPage = firstPage;
         this.pages = pages;
         this.sizeClass = sizeClass;
         this.needsZero = needsZero;
+        this.requestedBytes = 0;
+        this.searchWord = 0;
+        this.previousPartial = null;
+        this.nextPartial = null;
+        this.inPartialList = false;
+        java.util.Arrays.fill(allocated, 0);
+        if (poisoned != null) {
+            java.util.Arrays.fill(poisoned, 0);
+        }
         if (sizeClass == 0) {
             this.slotSize = pages * SizeClasses.PAGE_SIZE;
             this.capacity = 1;
-            this.allocated = null;
-            this.poisoned = null;
             this.allocatedSlots = 1;
+            this.neverUsedFrom = 0;
         } else {
             this.slotSize = SizeClasses.SLOT_SIZE[sizeClass];
             this.capacity = SizeClasses.SLOTS_PER_SPAN[sizeClass];
-            this.allocated = new long[(capacity + 63) >>> 6];
-            this.poisoned = checked ? new long[allocated.length] : null;
+            this.allocatedSlots = 0;
             this.neverUsedFrom = needsZero ? capacity : 0;
         }
+        this.inUse = true;
     }
 
     long bytes() {
@@ -152,10 +187,10 @@ final class Span {
             return inUse ? null : "large span " + this + " is in the page map but freed";
         }
         int counted = 0;
-        for (int w = 0; w < allocated.length; w++) {
+        for (int w = 0; w < BITMAP_WORDS; w++) {
             long bits = allocated[w];
-            int validInWord = Math.min(64, capacity - (w << 6));
-            if (validInWord < 64 && (bits >>> validInWord) != 0) {
+            int validInWord = Math.clamp(capacity - (w << 6), 0, 64);
+            if (validInWord < 64 && (validInWord == 0 ? bits : bits >>> validInWord) != 0) {
                 return "span " + this + " has bits set past its " + capacity + " slots";
             }
             counted += Long.bitCount(bits);
@@ -163,9 +198,11 @@ final class Span {
         if (counted != allocatedSlots) {
             return "span " + this + ": bitmap has " + counted + " allocated slots, count says " + allocatedSlots;
         }
-        int freeSlots = capacity - counted;
-        if (allocatedSlots + freeSlots != capacity || allocatedSlots < 0) {
-            return "span " + this + ": allocated " + allocatedSlots + " + free " + freeSlots + " != capacity " + capacity;
+        if (allocatedSlots > capacity) {
+            return "span " + this + ": " + allocatedSlots + " allocated slots, capacity " + capacity;
+        }
+        if (neverUsedFrom < 0 || neverUsedFrom > capacity) {
+            return "span " + this + ": never-used mark " + neverUsedFrom + " outside 0.." + capacity;
         }
         if (inPartialList != (allocatedSlots < capacity)) {
             return "span " + this + ": in partial list = " + inPartialList + " with " + allocatedSlots + "/" + capacity + " allocated";

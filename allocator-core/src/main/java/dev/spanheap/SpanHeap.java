@@ -3,11 +3,6 @@ package dev.spanheap;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SegmentAllocator;
-import java.util.ArrayList;
-import java.util.HashSet;
-import java.util.List;
-import java.util.Set;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * An off-heap memory allocator with Go's design: 64 MiB arenas of 8 KiB pages, 67 size classes,
@@ -51,53 +46,38 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 public final class SpanHeap implements SegmentAllocator, AutoCloseable {
 
-    /** Thread caches are found by {@code threadId & CACHE_INDEX_MASK}; see {@link #cacheForCurrentThread}. */
-    private static final int CACHE_INDEX_BITS = 12;
-    private static final int CACHE_INDEX_MASK = (1 << CACHE_INDEX_BITS) - 1;
     /** {@code SLOT_AREA_END[c]}: bytes of a class-c span covered by slots; a slot starts below it. */
     private static final long[] SLOT_AREA_END = new long[SizeClasses.CLASS_COUNT];
 
     static {
         for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
-            SLOT_AREA_END[c] = (long) SizeClasses.SLOTS_PER_SPAN[c] * SizeClasses.SLOT_SIZE[c];
+            SLOT_AREA_END[c] = (long) SizeClasses.SLOT_SIZE[c] * SizeClasses.SLOTS_PER_SPAN[c];
         }
     }
 
     private final SpanHeapConfig config;
     private final boolean checked;
-    private final PageHeap pages;
+    private final AddressRange range;
     private final long base;
-    private final CentralList[] centrals;
+    /** One page heap per shard, in lock order. */
+    private final PageHeap[] pageHeaps;
+    private final CentralLists centrals;
+    private final DedicatedMappings dedicated;
+    private final ThreadCacheRegistry registry;
+    /** The registry's table of platform threads' caches, kept here so the fast paths reach it with one load. */
+    private final ThreadCache[] caches;
     /** All of the address range as one segment, scoped to {@link #memoryArena}; allocations are slices of it. */
     private final MemorySegment memory;
     private final Arena memoryArena;
     private final MemorySegment.Scope memoryScope;
-
     /**
-     * Platform threads' caches by {@code threadId & CACHE_INDEX_MASK}. Each entry is written under
-     * {@link #registryLock} and read without a lock by its owner only; the array is swapped for an
-     * empty one by {@link #close()} so that the fast paths fall through to the closed check.
-     */
-    private ThreadCache[] caches = new ThreadCache[1 << CACHE_INDEX_BITS];
-    /**
-     * The page heap's {@link PageHeap#pageInfo}, kept here so that the free fast path reaches it
-     * with one load; the page heap replaces it (under its lock) when an arena is added. Read
-     * without a lock for the reason given at {@link PageHeap#pageInfo}.
+     * The range's {@link AddressRange#pageInfo}, kept here so that the free fast path reaches it
+     * with one load; the range replaces it when the table grows. Read without a lock for the
+     * reason given at {@link AddressRange#pageInfo}.
      */
     private int[] pageInfo;
-    /** Caches shared by virtual threads (and by platform threads whose index is taken), each used under its lock. */
-    private final ThreadCache[] sharedCaches;
-
-    private final ReentrantLock registryLock = new ReentrantLock();
-    /** Every owned cache. Guarded by registryLock. */
-    private final List<ThreadCache> ownedCaches = new ArrayList<>();
-    /** Counters of reclaimed caches, per class. Guarded by registryLock. */
-    private final long[] retiredPops = new long[SizeClasses.CLASS_COUNT];
-    private final long[] retiredFrees = new long[SizeClasses.CLASS_COUNT];
 
     private volatile boolean closed;
-    /** Slots moved between caches and central lists as of the last scavenger pass. Scavenger thread only. */
-    private long centralTrafficAtLastScavenge = -1;
     private final Scavenger scavenger;
     private final ThreadStacks stacks;
     /** The registered MXBean, or null (see {@link SpanHeapConfig#registerMXBean()}). */
@@ -106,28 +86,29 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
     private SpanHeap(SpanHeapConfig config) {
         this.config = config;
         this.checked = config.checked();
-        this.pages = new PageHeap(config);
-        this.base = pages.base;
-        this.pageInfo = pages.pageInfo;
-        pages.pageInfoReplaced = info -> this.pageInfo = info;
+        this.range = new AddressRange(config);
+        this.base = range.base;
+        this.pageHeaps = new PageHeap[config.shards()];
+        for (int i = 0; i < pageHeaps.length; i++) {
+            pageHeaps[i] = new PageHeap(i, range, checked);
+        }
+        range.setPageHeaps(pageHeaps);
+        this.pageInfo = range.pageInfo;
+        range.pageInfoReplaced = info -> this.pageInfo = info;
+        this.dedicated = new DedicatedMappings(range);
         this.memoryArena = Arena.ofShared();
         this.memory = MemorySegment.ofAddress(base).reinterpret(config.addressSpaceBytes(), memoryArena, null);
         this.memoryScope = memory.scope();
-        this.centrals = new CentralList[SizeClasses.CLASS_COUNT];
-        for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
-            centrals[c] = new CentralList(c, pages, memory, base, checked);
-        }
-        this.sharedCaches = new ThreadCache[Math.max(2, 2 * Runtime.getRuntime().availableProcessors())];
-        for (int i = 0; i < sharedCaches.length; i++) {
-            sharedCaches[i] = new ThreadCache(null);
-        }
-        this.scavenger = config.scavengerEnabled() ? new Scavenger(this) : null;
+        this.centrals = new CentralLists(pageHeaps, range, memory, checked);
+        this.registry = new ThreadCacheRegistry(centrals);
+        this.caches = registry.caches;
+        this.scavenger = new Scavenger(this);
         this.stacks = new ThreadStacks(this);
         try {
             this.bufferPool = config.registerMXBean() ? HeapBufferPool.register(this) : null;
         } catch (RuntimeException e) {
             memoryArena.close();
-            pages.unmapAll();
+            range.unmapAll();
             throw e;
         }
     }
@@ -205,7 +186,7 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
     /** The current platform thread's own cache, or null (not registered yet, virtual, or closed heap). */
     private ThreadCache ownCache() {
         Thread thread = Thread.currentThread();
-        ThreadCache cache = caches[(int) thread.threadId() & CACHE_INDEX_MASK];
+        ThreadCache cache = caches[(int) thread.threadId() & ThreadCacheRegistry.INDEX_MASK];
         return cache != null && cache.owner == thread ? cache : null;
     }
 
@@ -222,20 +203,18 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
             // and each class may keep an empty spare span.
             flushCurrentThreadCache();
             reclaimDeadCaches();
-            releaseEmptySpans();
+            centrals.releaseEmptySpans();
             return allocateFromHeap(byteSize, byteAlignment, sizeClass);
         }
     }
 
     private long allocateFromHeap(long byteSize, long byteAlignment, int sizeClass) {
-        if (scavenger != null) {
-            scavenger.ensureStarted();
-        }
+        scavenger.ensureStarted();
         if (sizeClass != 0) {
             if (checked) {
-                return centrals[sizeClass].allocateChecked();
+                return centrals.of(shardOfCurrentThread(), sizeClass).allocateChecked();
             }
-            ThreadCache cache = cacheForCurrentThread();
+            ThreadCache cache = registry.cacheForCurrentThread();
             if (cache.owner != null) {
                 return popOrRefill(cache, sizeClass);
             }
@@ -249,13 +228,21 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         long alignPages = Math.max(1, byteAlignment >>> SizeClasses.PAGE_SHIFT);
         long pageCount = Math.max(1, (byteSize + SizeClasses.PAGE_MASK) >>> SizeClasses.PAGE_SHIFT);
         if (byteSize <= HeapArena.BYTES && pageCount + alignPages - 1 <= HeapArena.PAGES) {
-            Span span = pages.allocateLarge(byteSize, (int) pageCount, (int) alignPages);
+            Span span = pageHeaps[shardOfCurrentThread()].allocateLarge(byteSize, (int) pageCount, (int) alignPages);
             return span.needsZero ? span.start : span.start | 1;
         }
         if (byteSize > Long.MAX_VALUE - byteAlignment - OsMemory.OS_PAGE_SIZE) {
             throw Errors.tooLarge("allocate", byteSize, byteAlignment);
         }
-        return pages.mapDedicated(byteSize, byteAlignment, Arena.ofShared()) | 1;
+        return dedicated.map(byteSize, byteAlignment, Arena.ofShared()) | 1;
+    }
+
+    /**
+     * The shard the current thread allocates spans and large objects from: its cache's (checked
+     * mode has no caches: there the thread id picks one).
+     */
+    private int shardOfCurrentThread() {
+        return checked ? (int) (Thread.currentThread().threadId() % pageHeaps.length) : registry.cacheForCurrentThread().shard;
     }
 
     private long popOrRefill(ThreadCache cache, int sizeClass) {
@@ -263,16 +250,16 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         if (tagged != 0) {
             return tagged;
         }
-        return cache.refillAndPop(sizeClass, centrals[sizeClass]);
+        return cache.refillAndPop(sizeClass, centrals);
     }
 
     /** The segment for a block this heap just handed out at {@code address}. */
     private MemorySegment segmentOf(long address, long byteSize) {
         long offset = address - base;
-        if (Long.compareUnsigned(offset, pages.addressSpaceBytes) < 0) {
+        if (Long.compareUnsigned(offset, range.addressSpaceBytes) < 0) {
             return memory.asSlice(offset, byteSize);
         }
-        PageHeap.DedicatedMapping mapping = pages.dedicatedAt(address);
+        DedicatedMappings.Mapping mapping = dedicated.at(address);
         return MemorySegment.ofAddress(address).reinterpret(byteSize, mapping.scope(), null);
     }
 
@@ -308,7 +295,7 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
 
     private void freeForeignScope(MemorySegment segment) {
         checkOpen("free");
-        PageHeap.DedicatedMapping mapping = pages.dedicatedAt(segment.address());
+        DedicatedMappings.Mapping mapping = dedicated.at(segment.address());
         if (mapping == null || !segment.scope().equals(mapping.scope().scope())) {
             throw Errors.foreignSegment("free", segment);
         }
@@ -326,7 +313,11 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
             long inSpan = (offset & SizeClasses.PAGE_MASK) | (long) (entry >>> 8) << SizeClasses.PAGE_SHIFT;
             if (inSpan < SLOT_AREA_END[sizeClass] && SizeClasses.isSlotMultiple(inSpan, sizeClass)) {
                 ThreadCache cache = ownCache();
-                if (cache != null && cache.push(sizeClass, address)) {
+                if (cache != null) {
+                    if (!cache.push(sizeClass, address)) {
+                        // A full stack: the address is a slot start already, straight to the overflow.
+                        cache.drainHalfAndPush(sizeClass, centrals, address);
+                    }
                     return;
                 }
             }
@@ -336,28 +327,28 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
 
     private void freeSlow(long address, String operation) {
         checkOpen(operation);
-        if (!pages.contains(address)) {
+        if (!range.contains(address)) {
             freeDedicated(address, operation);
             return;
         }
         Span span = spanStartingAt(address, operation);
         if (span.isLarge()) {
-            if (!pages.freeLarge(span)) {
+            if (!range.arenaAt(address).owner.freeLarge(span, address)) {
                 throw Errors.inFreePages(operation, address);
             }
             return;
         }
         int slot = span.slotOf(address);
-        CentralList central = centrals[span.sizeClass];
+        CentralList central = centrals.owning(address, span.sizeClass);
         if (checked) {
             central.freeChecked(address, span, slot);
             return;
         }
         // Off the fast path anyway: a double free of a slot that is back in its span is caught here.
-        if (!central.isAllocated(span, slot)) {
+        if (!central.isAllocated(address)) {
             throw Errors.doubleFree(operation, address, span);
         }
-        ThreadCache cache = cacheForCurrentThread();
+        ThreadCache cache = registry.cacheForCurrentThread();
         if (cache.owner != null) {
             pushOrDrain(cache, span.sizeClass, address);
             return;
@@ -375,7 +366,7 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
      * object or of one of its slots; otherwise an {@link IllegalArgumentException} that says which.
      */
     private Span spanStartingAt(long address, String operation) {
-        Span span = pages.spanAt(address);
+        Span span = range.spanAt(address);
         if (span == null) {
             throw Errors.inFreePages(operation, address);
         }
@@ -389,12 +380,12 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
 
     private void pushOrDrain(ThreadCache cache, int sizeClass, long address) {
         if (!cache.push(sizeClass, address)) {
-            cache.drainHalfAndPush(sizeClass, centrals[sizeClass], address);
+            cache.drainHalfAndPush(sizeClass, centrals, address);
         }
     }
 
     private void freeDedicated(long address, String operation) {
-        if (pages.unmapDedicated(address) == null) {
+        if (dedicated.unmap(address) == null) {
             throw Errors.notFromHeap(operation, address);
         }
     }
@@ -416,7 +407,7 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         }
         long address = segment.address();
         long oldSize = segment.byteSize();
-        if (segment.scope() != memoryScope && pages.dedicatedAt(address) == null) {
+        if (segment.scope() != memoryScope && dedicated.at(address) == null) {
             throw Errors.foreignSegment("reallocate", segment);
         }
         long usable = usableSize(address);
@@ -449,8 +440,8 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
      */
     public long usableSize(long address) {
         checkOpen("usableSize");
-        if (!pages.contains(address)) {
-            PageHeap.DedicatedMapping mapping = pages.dedicatedAt(address);
+        if (!range.contains(address)) {
+            DedicatedMappings.Mapping mapping = dedicated.at(address);
             if (mapping == null) {
                 throw Errors.notFromHeap("usableSize", address);
             }
@@ -461,7 +452,7 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
             return span.bytes();
         }
         int slot = span.slotOf(address);
-        if (!centrals[span.sizeClass].isAllocated(span, slot)) {
+        if (!centrals.owning(address, span.sizeClass).isAllocated(address)) {
             throw Errors.doubleFree("usableSize", address, span);
         }
         return span.slotSize;
@@ -469,81 +460,15 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
 
     // ================================================================ thread caches
 
-    /**
-     * The cache the current thread uses off the fast path: its own (registered on first use), or
-     * for a virtual thread (or a platform thread whose index is taken) a shared one, which the
-     * caller must lock.
-     */
-    private ThreadCache cacheForCurrentThread() {
-        Thread thread = Thread.currentThread();
-        if (thread.isVirtual()) {
-            return sharedCaches[(int) (thread.threadId() % sharedCaches.length)];
-        }
-        ThreadCache cache = ownCache();
-        if (cache != null) {
-            return cache;
-        }
-        int index = (int) thread.threadId() & CACHE_INDEX_MASK;
-        registryLock.lock();
-        try {
-            checkOpen("allocate");
-            reclaimDeadCachesLocked();
-            cache = caches[index];
-            if (cache == null) {
-                cache = new ThreadCache(thread);
-                ownedCaches.add(cache);
-                caches[index] = cache;
-                return cache;
-            }
-            if (cache.owner == thread) {
-                return cache;
-            }
-            return sharedCaches[(int) (thread.threadId() % sharedCaches.length)];
-        } finally {
-            registryLock.unlock();
-        }
-    }
-
     /** Gives back the caches, and the stacks of frames, of threads that have ended. */
     void reclaimDeadCaches() {
-        registryLock.lock();
-        try {
-            reclaimDeadCachesLocked();
-        } finally {
-            registryLock.unlock();
-        }
+        registry.reclaimDead();
         stacks.reclaimDead();
-    }
-
-    private void reclaimDeadCachesLocked() {
-        for (int i = ownedCaches.size() - 1; i >= 0; i--) {
-            ThreadCache cache = ownedCaches.get(i);
-            // isAlive() == false orders the dead owner's last writes before our reads (JLS 17.4.4).
-            if (!cache.owner.isAlive()) {
-                retire(cache);
-                ownedCaches.remove(i);
-                int index = (int) cache.owner.threadId() & CACHE_INDEX_MASK;
-                if (caches[index] == cache) {
-                    caches[index] = null;
-                }
-            }
-        }
-    }
-
-    private void retire(ThreadCache cache) {
-        cache.flush(centrals);
-        for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
-            retiredPops[c] += cache.pops(c);
-            retiredFrees[c] += cache.frees(c);
-        }
     }
 
     /** Gives the calling thread's cached slots back to the central lists (and, for a virtual thread, nothing). */
     void flushCurrentThreadCache() {
-        ThreadCache cache = ownCache();
-        if (cache != null) {
-            cache.flush(centrals);
-        }
+        registry.flushCurrentThread();
     }
 
     /**
@@ -552,28 +477,8 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
      * and in checked mode every empty span).
      */
     void flushReachableCaches() {
-        flushCurrentThreadCache();
-        registryLock.lock();
-        try {
-            reclaimDeadCachesLocked();
-            for (ThreadCache shared : sharedCaches) {
-                shared.sharedLock.lock();
-                try {
-                    shared.flush(centrals);
-                } finally {
-                    shared.sharedLock.unlock();
-                }
-            }
-        } finally {
-            registryLock.unlock();
-        }
-        releaseEmptySpans();
-    }
-
-    private void releaseEmptySpans() {
-        for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
-            centrals[c].releaseEmptySpans();
-        }
+        registry.flushReachable();
+        centrals.releaseEmptySpans();
     }
 
     // ================================================================ returning memory
@@ -588,53 +493,16 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
     public long releaseFreeMemory() {
         checkOpen("releaseFreeMemory");
         flushReachableCaches();
-        pages.lock.lock();
-        try {
-            return pages.releaseAllFree(-1);
-        } finally {
-            pages.lock.unlock();
+        long released = 0;
+        for (PageHeap heap : pageHeaps) {
+            released += heap.releaseAllFreeAndAwaitScavenger();
         }
+        return released;
     }
 
-    /** One background scavenger pass (see {@link Scavenger}); returns bytes released. */
+    /** One scavenger pass, whether or not the background thread runs (see {@link Scavenger#passOnce}); returns bytes released. */
     long scavengeOnce() {
-        if (closed) {
-            return 0;
-        }
-        reclaimDeadCaches();
-        // Spare empty spans serve slot traffic between caches and central lists; once that traffic
-        // has stopped for a whole period, they are just free memory: give them to the page heap.
-        long traffic = 0;
-        for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
-            traffic += centrals[c].slotsRefilled + centrals[c].slotsGivenBack; // racy reads: a heuristic
-        }
-        if (traffic == centralTrafficAtLastScavenge) {
-            releaseEmptySpans();
-        }
-        centralTrafficAtLastScavenge = traffic;
-        long inUse;
-        long held;
-        pages.lock.lock();
-        try {
-            inUse = (pages.pagesInSpans << SizeClasses.PAGE_SHIFT) + pages.dedicatedBytes;
-            held = pages.heldBytes();
-        } finally {
-            pages.lock.unlock();
-        }
-        long retain = (long) (inUse * config.scavengerRetainRatio());
-        long minIdleNanos = config.scavengerDelay().toNanos();
-        long limit = pages.maxHeapBytes;
-        if (limit != Long.MAX_VALUE) {
-            // Near the limit, keep held memory under 95% of it (as Go's memory-limit scavenger aims),
-            // and once past that goal release free runs however recently they were used, so that
-            // an allocation rarely has to release synchronously (or fail) at the limit itself.
-            long goal = limit - limit / 20;
-            retain = Math.min(retain, Math.max(0, goal - inUse));
-            if (held > goal) {
-                minIdleNanos = 0;
-            }
-        }
-        return pages.scavenge(retain, minIdleNanos);
+        return closed ? 0 : scavenger.passOnce();
     }
 
     // ================================================================ statistics and checks
@@ -654,233 +522,20 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
     public HeapStats stats() {
         checkOpen("stats");
         stacks.reclaimDead(); // before the locks: it frees ended threads' chunks into the heap
-        // Held throughout, so that no cache is reclaimed or flushed by another thread between
-        // reading the caches and reading the central lists (the slots would count twice or never).
-        registryLock.lock();
-        try {
-            return statsLocked();
-        } finally {
-            registryLock.unlock();
-        }
-    }
-
-    private HeapStats statsLocked() {
-        reclaimDeadCachesLocked();
-        long[] cachedSlots = new long[SizeClasses.CLASS_COUNT];
-        long[] pops = retiredPops.clone();
-        long[] frees = retiredFrees.clone();
-        List<ThreadCache> all = new ArrayList<>(ownedCaches);
-        all.addAll(List.of(sharedCaches));
-        for (ThreadCache cache : all) {
-            for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
-                cachedSlots[c] += cache.count(c);
-                pops[c] += cache.pops(c);
-                frees[c] += cache.frees(c);
-            }
-        }
-        List<SizeClassStats> classes = new ArrayList<>();
-        long liveSmall = 0, liveSmallBytes = 0, cachedBytes = 0, freeSlotBytes = 0, smallAllocations = 0, smallFrees = 0;
-        long fromCentral = 0, fromNewSpan = 0, doubleFrees = 0;
-        for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
-            CentralList central = centrals[c];
-            long spans, allocatedSlots, directAllocations, directFrees, quarantined;
-            synchronized (central.lock) {
-                spans = central.spans;
-                allocatedSlots = central.allocatedSlots;
-                directAllocations = central.directAllocations;
-                directFrees = central.directFrees;
-                quarantined = central.quarantinedSlots;
-                fromCentral += central.refillsFromPartial;
-                fromNewSpan += central.refillsFromNewSpan;
-                doubleFrees += central.doubleFreesDetected;
-            }
-            long live = allocatedSlots - cachedSlots[c] - quarantined;
-            long classFrees = frees[c] + directFrees;
-            long classAllocations = pops[c] + directAllocations;
-            int slotSize = SizeClasses.SLOT_SIZE[c];
-            long freeSlots = spans * SizeClasses.SLOTS_PER_SPAN[c] - allocatedSlots;
-            if (spans > 0 || classAllocations > 0) {
-                classes.add(new SizeClassStats(c, slotSize, SizeClasses.SPAN_PAGES[c], spans, live, cachedSlots[c],
-                        freeSlots, classAllocations, classFrees));
-            }
-            liveSmall += live;
-            liveSmallBytes += live * slotSize;
-            cachedBytes += cachedSlots[c] * slotSize;
-            freeSlotBytes += freeSlots * slotSize;
-            smallAllocations += classAllocations;
-            smallFrees += classFrees;
-        }
-        pages.lock.lock();
-        try {
-            long largeLive = pages.largeSpans;
-            long dedicatedLive = pages.dedicatedCount();
-            long freePageBytes = pages.freePages << SizeClasses.PAGE_SHIFT;
-            long retained = pages.dirtyFreePages << SizeClasses.PAGE_SHIFT;
-            long reserved = ((long) pages.arenaCount << HeapArena.SHIFT) + pages.dedicatedBytes;
-            long held = pages.heldBytes();
-            return new HeapStats(
-                    liveSmall + largeLive + dedicatedLive,
-                    liveSmallBytes + pages.largeObjectBytes + pages.dedicatedBytes,
-                    reserved,
-                    pages.arenaCount,
-                    held,
-                    pages.maxHeapBytes,
-                    pages.pagesInSpans << SizeClasses.PAGE_SHIFT,
-                    freePageBytes,
-                    retained,
-                    freePageBytes - retained,
-                    pages.releasedBytesTotal,
-                    held,
-                    cachedBytes,
-                    freeSlotBytes,
-                    pages.largestFreeRunPages() << SizeClasses.PAGE_SHIFT,
-                    pages.freeRunCount(),
-                    pages.smallSpans,
-                    largeLive,
-                    pages.largeObjectBytes,
-                    pages.largeRequestedBytes,
-                    dedicatedLive,
-                    pages.dedicatedBytes,
-                    smallAllocations + pages.largeAllocations + pages.dedicatedAllocations,
-                    smallFrees + pages.largeFrees + pages.dedicatedFrees,
-                    smallAllocations - fromCentral - fromNewSpan,
-                    fromCentral,
-                    fromNewSpan,
-                    pages.largeAllocations,
-                    pages.arenaReservations,
-                    all.size(),
-                    doubleFrees,
-                    classes,
-                    stacks.stats());
-        } finally {
-            pages.lock.unlock();
-        }
+        return HeapStatsCollector.collect(this);
     }
 
     /**
      * Checks every invariant of the heap and throws {@link IllegalStateException} describing the
-     * first one broken. Not part of the API (package-private): the tests reach it. Exact only while
-     * no other thread uses the heap.
-     *
-     * <p>Checked: the page heap's equations ({@link PageHeap#verify}); each span's equations
-     * ({@link Span#verify}); each central list's partial list; per class, the slots marked allocated
-     * in spans equal the central list's count; every cached slot lies at a slot start of a span of
-     * its class, is marked allocated, and is cached once; in checked mode, every poisoned free slot
-     * still holds its poison; the statistics agree with a recount.
+     * first one broken (see {@link HeapVerifier}). Not part of the API (package-private): the tests
+     * reach it. Exact only while no other thread uses the heap.
      */
     void verifyInvariants() {
         checkOpen("verify");
-        String problem = pages.verify();
+        String problem = HeapVerifier.verify(this);
         if (problem != null) {
             throw new IllegalStateException("invariant broken: " + problem);
         }
-        // The registry lock comes before the central locks: snapshot the caches first.
-        List<ThreadCache> owned;
-        registryLock.lock();
-        try {
-            owned = new ArrayList<>(ownedCaches);
-        } finally {
-            registryLock.unlock();
-        }
-        problem = withEveryCentralLockAndThePageHeapLock(() -> verifyLocked(owned));
-        if (problem != null) {
-            throw new IllegalStateException("invariant broken: " + problem);
-        }
-    }
-
-    /**
-     * Runs {@code action} holding every central-list lock (taken in class order) and then the page
-     * heap lock: a consistent view of all spans, for verification and snapshots.
-     */
-    <T> T withEveryCentralLockAndThePageHeapLock(java.util.function.Supplier<T> action) {
-        return holdCentralLocksFrom(1, action);
-    }
-
-    private <T> T holdCentralLocksFrom(int sizeClass, java.util.function.Supplier<T> action) {
-        if (sizeClass < SizeClasses.CLASS_COUNT) {
-            synchronized (centrals[sizeClass].lock) {
-                return holdCentralLocksFrom(sizeClass + 1, action);
-            }
-        }
-        pages.lock.lock();
-        try {
-            return action.get();
-        } finally {
-            pages.lock.unlock();
-        }
-    }
-
-    private String verifyLocked(List<ThreadCache> cachesToVerify) {
-        long[] slotsInSpans = new long[SizeClasses.CLASS_COUNT];
-        long[] spanCount = new long[SizeClasses.CLASS_COUNT];
-        String[] problem = new String[1];
-        pages.forEachSpan(span -> {
-            if (problem[0] != null) {
-                return;
-            }
-            problem[0] = span.verify();
-            if (!span.isLarge()) {
-                slotsInSpans[span.sizeClass] += span.allocatedSlots;
-                spanCount[span.sizeClass]++;
-                if (checked && problem[0] == null) {
-                    for (int slot = 0; slot < span.capacity && problem[0] == null; slot++) {
-                        if ((span.poisoned[slot >>> 6] & (1L << slot)) != 0) {
-                            long broken = centrals[span.sizeClass].firstUnpoisoned(span.slotAddress(slot), span.slotSize);
-                            if (broken >= 0) {
-                                problem[0] = "free slot " + Errors.hex(span.slotAddress(slot)) + " of " + span
-                                        + " was written after free (offset " + broken + ")";
-                            }
-                        }
-                    }
-                }
-            }
-        });
-        if (problem[0] != null) {
-            return problem[0];
-        }
-        for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
-            String listProblem = centrals[c].verify();
-            if (listProblem != null) {
-                return listProblem;
-            }
-            if (slotsInSpans[c] != centrals[c].allocatedSlots || spanCount[c] != centrals[c].spans) {
-                return "class " + c + ": spans hold " + slotsInSpans[c] + " allocated slots in " + spanCount[c]
-                        + " spans, central list counts " + centrals[c].allocatedSlots + " in " + centrals[c].spans;
-            }
-        }
-        Set<Long> cached = new HashSet<>();
-        List<ThreadCache> all = new ArrayList<>(cachesToVerify);
-        all.addAll(List.of(sharedCaches));
-        long[] cachedPerClass = new long[SizeClasses.CLASS_COUNT];
-        for (ThreadCache cache : all) {
-            for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
-                int n = cache.count(c);
-                if (n < 0 || n > ThreadCache.CAPACITY[c]) {
-                    return "a thread cache holds " + n + " slots of class " + c + " (capacity " + ThreadCache.CAPACITY[c] + ")";
-                }
-                cachedPerClass[c] += n;
-                for (int i = 0; i < n; i++) {
-                    long address = cache.slots[(c << ThreadCache.CLASS_SHIFT) + i] & ~1L;
-                    Span span = pages.spanAt(address);
-                    int slot = span == null || span.sizeClass != c ? -1 : span.slotOf(address);
-                    if (slot < 0) {
-                        return "cached slot " + Errors.hex(address) + " of class " + c + " is not a slot of a class-" + c + " span";
-                    }
-                    if (!span.isAllocated(slot)) {
-                        return "cached slot " + Errors.hex(address) + " is marked free in its span " + span;
-                    }
-                    if (!cached.add(address)) {
-                        return "slot " + Errors.hex(address) + " is cached twice";
-                    }
-                }
-            }
-        }
-        for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
-            if (cachedPerClass[c] > centrals[c].allocatedSlots - centrals[c].quarantinedSlots) {
-                return "class " + c + ": " + cachedPerClass[c] + " cached slots but only " + centrals[c].allocatedSlots + " allocated";
-            }
-        }
-        return null;
     }
 
     // ================================================================ lifecycle
@@ -899,28 +554,20 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
      */
     @Override
     public void close() {
-        if (!closed) {
-            stacks.checkClosable();
+        if (closed) {
+            return;
         }
-        registryLock.lock();
-        try {
-            if (closed) {
-                return;
-            }
-            closed = true;
-            caches = new ThreadCache[1 << CACHE_INDEX_BITS];
-        } finally {
-            registryLock.unlock();
-        }
+        stacks.checkClosable();
+        closed = true;
+        registry.close();
         if (bufferPool != null) {
             bufferPool.unregister();
         }
-        if (scavenger != null) {
-            scavenger.stop();
-        }
+        scavenger.stop();
         stacks.close();
         memoryArena.close();
-        pages.unmapAll();
+        dedicated.unmapAll();
+        range.unmapAll();
     }
 
     /** Whether {@link #close()} has been called. */
@@ -933,9 +580,30 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         return "SpanHeap[" + config.name() + " at " + Errors.hex(base) + ", " + (closed ? "closed" : "open") + "]";
     }
 
-    // Package-private views for the scavenger, the heap map and the tests.
-    PageHeap pageHeap() {
-        return pages;
+    // Package-private views of the components, for the scavenger, statistics, verification, the
+    // heap map and the tests.
+    AddressRange addressRange() {
+        return range;
+    }
+
+    PageHeap[] pageHeaps() {
+        return pageHeaps;
+    }
+
+    CentralLists centralLists() {
+        return centrals;
+    }
+
+    DedicatedMappings dedicatedMappings() {
+        return dedicated;
+    }
+
+    ThreadCacheRegistry cacheRegistry() {
+        return registry;
+    }
+
+    boolean isChecked() {
+        return checked;
     }
 
     /** The stacks behind {@link #newConfinedArena()}, for the tests' checks. */

@@ -16,6 +16,8 @@ public final class SpanHeapConfig {
 
     /** Default size of the virtual address range a heap reserves for its arenas: 256 GiB. */
     public static final long DEFAULT_ADDRESS_SPACE_BYTES = 256L << 30;
+    /** The most shards a heap may have. */
+    public static final int MAX_SHARDS = 256;
 
     private static final SpanHeapConfig DEFAULTS = builder().build();
 
@@ -27,8 +29,10 @@ public final class SpanHeapConfig {
     private final Duration scavengerDelay;
     private final boolean registerMXBean;
     private final String name;
+    private final int shards;
 
     private SpanHeapConfig(Builder b) {
+        this.shards = b.shards;
         this.maxHeapBytes = b.maxHeapBytes;
         this.checked = b.checked;
         this.addressSpaceBytes = b.addressSpaceBytes;
@@ -73,12 +77,20 @@ public final class SpanHeapConfig {
     /** The heap's name, shown in reports and as the MXBean's pool name. */
     public String name() { return name; }
 
+    /** Shards of the heap: independent page heaps with their own central lists (see {@link Builder#shards}). */
+    public int shards() { return shards; }
+
+    /** The default shard count: one per available processor, from 1 to {@link #MAX_SHARDS}. */
+    public static int defaultShards() {
+        return Math.clamp(Runtime.getRuntime().availableProcessors(), 1, MAX_SHARDS);
+    }
+
     @Override
     public String toString() {
         return "SpanHeapConfig[name=" + name + ", maxHeapBytes=" + maxHeapBytes + ", checked=" + checked
                 + ", addressSpaceBytes=" + addressSpaceBytes + ", scavenger=" + scavengerEnabled
                 + ", retainRatio=" + scavengerRetainRatio + ", scavengerDelay=" + scavengerDelay
-                + ", mxbean=" + registerMXBean + "]";
+                + ", mxbean=" + registerMXBean + ", shards=" + shards + "]";
     }
 
     /** Builds a {@link SpanHeapConfig}; every setter checks its argument at once. */
@@ -91,8 +103,24 @@ public final class SpanHeapConfig {
         private Duration scavengerDelay = Duration.ofSeconds(1);
         private boolean registerMXBean;
         private String name = "spanheap";
+        private int shards = defaultShards();
 
         private Builder() {
+        }
+
+        /**
+         * Shards: independent page heaps, each with its own central lists and locks. Each platform
+         * thread is bound to the shard with the fewest live threads (virtual threads' shared caches
+         * are spread over them too), so up to this many threads take spans and large objects
+         * without meeting on a lock; frees go to the shard that owns the block. More shards cost some memory (each keeps its own partly used spans and
+         * arenas). Default: {@link SpanHeapConfig#defaultShards()}.
+         */
+        public Builder shards(int shards) {
+            if (shards < 1 || shards > MAX_SHARDS) {
+                throw new IllegalArgumentException("shards must be between 1 and " + MAX_SHARDS + ", was " + shards);
+            }
+            this.shards = shards;
+            return this;
         }
 
         /**

@@ -55,6 +55,8 @@ final class ThreadCache {
 
     /** The owning platform thread, or null for a cache shared by virtual threads. */
     final Thread owner;
+    /** The shard this cache refills from and takes pages from (see {@link ThreadCacheRegistry}). */
+    final int shard;
     final ReentrantLock sharedLock;
     final long[] slots = new long[SizeClasses.CLASS_COUNT << CLASS_SHIFT];
     /** Per class: count, capacity and pops, packed as the class comment shows. Class 0 has capacity 0. */
@@ -69,8 +71,9 @@ final class ThreadCache {
     final long[] slotsIn = new long[SizeClasses.CLASS_COUNT];
     final long[] slotsOut = new long[SizeClasses.CLASS_COUNT];
 
-    ThreadCache(Thread owner) {
+    ThreadCache(Thread owner, int shard) {
         this.owner = owner;
+        this.shard = shard;
         this.sharedLock = owner == null ? new ReentrantLock() : null;
         for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
             state[c] = (long) CAPACITY[c] << CAPACITY_SHIFT;
@@ -131,21 +134,21 @@ final class ThreadCache {
      * The pop slow path: refills class {@code c} with half a capacity from its central list and
      * pops one. Returns the tagged address.
      */
-    long refillAndPop(int c, CentralList central) {
+    long refillAndPop(int c, CentralLists centrals) {
         int base = c << CLASS_SHIFT;
-        int moved = central.refill(slots, base, Math.max(1, CAPACITY[c] / 2));
+        int moved = centrals.of(shard, c).refill(slots, base, Math.max(1, CAPACITY[c] / 2));
         slotsIn[c] += moved;
         setCount(c, moved - 1);
         state[c] += ONE_POP;
         return slots[base + moved - 1];
     }
 
-    /** The push slow path: gives the older half of class {@code c} back to its central list, then pushes. */
-    void drainHalfAndPush(int c, CentralList central, long address) {
+    /** The push slow path: gives the older half of class {@code c} back to the central lists, then pushes. */
+    void drainHalfAndPush(int c, CentralLists centrals, long address) {
         int base = c << CLASS_SHIFT;
         int n = count(c);
         int half = Math.max(1, n / 2);
-        central.giveBack(slots, base, half);
+        centrals.giveBack(c, slots, base, half);
         System.arraycopy(slots, base + half, slots, base, n - half);
         setCount(c, n - half);
         slotsOut[c] += half;
@@ -153,11 +156,11 @@ final class ThreadCache {
     }
 
     /** Gives every cached slot back to the central lists. */
-    void flush(CentralList[] centrals) {
+    void flush(CentralLists centrals) {
         for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
             int n = count(c);
             if (n > 0) {
-                centrals[c].giveBack(slots, c << CLASS_SHIFT, n);
+                centrals.giveBack(c, slots, c << CLASS_SHIFT, n);
                 slotsOut[c] += n;
                 setCount(c, 0);
             }

@@ -73,8 +73,8 @@ final class ThreadStacks {
 
     ThreadStacks(SpanHeap heap) {
         this.heap = heap;
-        this.base = heap.pageHeap().base;
-        this.raw = MemorySegment.ofAddress(base).reinterpret(heap.pageHeap().addressSpaceBytes);
+        this.base = heap.addressRange().base;
+        this.raw = MemorySegment.ofAddress(base).reinterpret(heap.addressRange().addressSpaceBytes);
     }
 
     // ================================================================ open

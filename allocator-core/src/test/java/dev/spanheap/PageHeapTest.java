@@ -12,15 +12,29 @@ import java.util.Random;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-/** The page heap on its own: best fit in address order, coalescing, alignment, arenas, the limit. */
+/**
+ * The page heap on its own (one or two of them on a range of their own): best fit in address
+ * order, coalescing, alignment, arenas, the limit, span reuse, and borrowing when the range is full.
+ */
 class PageHeapTest {
 
-    private final List<PageHeap> heaps = new ArrayList<>();
+    private final List<AddressRange> ranges = new ArrayList<>();
+    private AddressRange range;
+
+    /** {@code count} page heaps sharing one new range. */
+    private PageHeap[] newHeaps(SpanHeapConfig.Builder config, int count) {
+        range = new AddressRange(config.scavengerEnabled(false).build());
+        ranges.add(range);
+        PageHeap[] heaps = new PageHeap[count];
+        for (int i = 0; i < count; i++) {
+            heaps[i] = new PageHeap(i, range, false);
+        }
+        range.setPageHeaps(heaps);
+        return heaps;
+    }
 
     private PageHeap newHeap(SpanHeapConfig.Builder config) {
-        PageHeap heap = new PageHeap(config.scavengerEnabled(false).build());
-        heaps.add(heap);
-        return heap;
+        return newHeaps(config, 1)[0];
     }
 
     private PageHeap newHeap() {
@@ -29,28 +43,33 @@ class PageHeapTest {
 
     @AfterEach
     void unmap() {
-        heaps.forEach(PageHeap::unmapAll);
+        ranges.forEach(AddressRange::unmapAll);
     }
 
     private static void assertValid(PageHeap heap) {
         assertNull(heap.verify());
     }
 
+    private static boolean free(PageHeap heap, Span span) {
+        return heap.freeLarge(span, span.start);
+    }
+
     @Test
     void reservedRangeIsArenaAligned() {
         PageHeap heap = newHeap();
-        assertEquals(0, heap.base % HeapArena.BYTES);
-        assertEquals(0, heap.arenaCount, "no arena before the first request");
+        assertEquals(0, range.base % HeapArena.BYTES);
+        assertEquals(0, range.arenaCount, "no arena before the first request");
+        assertEquals(0, heap.snapshot().arenasOwned());
     }
 
     @Test
     void firstRequestMapsOneArenaAndCarvesFromItsStart() {
         PageHeap heap = newHeap();
         Span a = heap.allocateLarge(3 * 8192, 3, 1);
-        assertEquals(1, heap.arenaCount);
-        assertEquals(heap.base, a.start);
+        assertEquals(1, range.arenaCount);
+        assertEquals(range.base, a.start);
         Span b = heap.allocateLarge(8192, 1, 1);
-        assertEquals(heap.base + 3 * 8192, b.start, "address order: the next run starts where the first ended");
+        assertEquals(range.base + 3 * 8192, b.start, "address order: the next run starts where the first ended");
         assertValid(heap);
     }
 
@@ -60,24 +79,14 @@ class PageHeapTest {
         Span a = heap.allocateLarge(8192, 1, 1);
         Span b = heap.allocateLarge(8192, 1, 1);
         Span c = heap.allocateLarge(8192, 1, 1);
-        heap.lock.lock();
-        try {
-            assertEquals(1, heap.freeRunCount());
-        } finally {
-            heap.lock.unlock();
-        }
-        assertTrue(heap.freeLarge(a));
-        assertTrue(heap.freeLarge(c));
+        assertEquals(1, heap.snapshot().freeRuns());
+        assertTrue(free(heap, a));
+        assertTrue(free(heap, c));
         assertValid(heap);
-        assertTrue(heap.freeLarge(b));
+        assertTrue(free(heap, b));
         assertValid(heap);
-        heap.lock.lock();
-        try {
-            assertEquals(1, heap.freeRunCount(), "a, b, c and the rest of the arena are one run again");
-            assertEquals(HeapArena.PAGES, heap.largestFreeRunPages());
-        } finally {
-            heap.lock.unlock();
-        }
+        assertEquals(1, heap.snapshot().freeRuns(), "a, b, c and the rest of the arena are one run again");
+        assertEquals(HeapArena.PAGES, heap.snapshot().longestFreeRunPages());
     }
 
     @Test
@@ -88,18 +97,20 @@ class PageHeapTest {
             spans.add(heap.allocateLarge(8192, i % 2 == 0 ? 4 : 1, 1));
         }
         // Holes of 4 pages (index 2) and 4 pages (index 6), and one of 4 + 1 + 4 = 9 (indices 8..10).
-        heap.freeLarge(spans.get(2));
-        heap.freeLarge(spans.get(6));
-        heap.freeLarge(spans.get(8));
-        heap.freeLarge(spans.get(9));
-        heap.freeLarge(spans.get(10));
+        // Starts are kept first: freed span structures are reused by the next allocations.
+        long hole2 = spans.get(2).start;
+        long hole6 = spans.get(6).start;
+        long hole8 = spans.get(8).start;
+        for (int i : new int[] {2, 6, 8, 9, 10}) {
+            assertTrue(free(heap, spans.get(i)));
+        }
         assertValid(heap);
         Span three = heap.allocateLarge(3 * 8192, 3, 1);
-        assertEquals(spans.get(2).start, three.start, "shortest fitting run, lowest address first");
+        assertEquals(hole2, three.start, "shortest fitting run, lowest address first");
         Span four = heap.allocateLarge(4 * 8192, 4, 1);
-        assertEquals(spans.get(6).start, four.start);
+        assertEquals(hole6, four.start);
         Span eight = heap.allocateLarge(8 * 8192, 8, 1);
-        assertEquals(spans.get(8).start, eight.start, "the 9-page hole, not the arena's tail");
+        assertEquals(hole8, eight.start, "the 9-page hole, not the arena's tail");
         assertValid(heap);
     }
 
@@ -108,24 +119,19 @@ class PageHeapTest {
         PageHeap heap = newHeap();
         heap.allocateLarge(8192, 1, 1);
         Span aligned = heap.allocateLarge(1 << 20, 128, 128);
-        assertEquals(0, (aligned.start - heap.base) % (128 * 8192));
+        assertEquals(0, (aligned.start - range.base) % (128 * 8192));
         assertValid(heap);
-        heap.lock.lock();
-        try {
-            assertEquals(HeapArena.PAGES - 1 - 128, heap.freePages);
-        } finally {
-            heap.lock.unlock();
-        }
+        assertEquals(HeapArena.PAGES - 1 - 128, heap.snapshot().freePages());
     }
 
     @Test
     void aWholeArenaFitsAndTheNextRequestMapsAnotherArena() {
         PageHeap heap = newHeap();
         Span whole = heap.allocateLarge(HeapArena.BYTES, HeapArena.PAGES, 1);
-        assertEquals(heap.base, whole.start);
+        assertEquals(range.base, whole.start);
         Span next = heap.allocateLarge(8192, 1, 1);
-        assertEquals(2, heap.arenaCount);
-        assertEquals(heap.base + HeapArena.BYTES, next.start);
+        assertEquals(2, range.arenaCount);
+        assertEquals(range.base + HeapArena.BYTES, next.start);
         assertValid(heap);
     }
 
@@ -142,26 +148,16 @@ class PageHeapTest {
     void heldBytesCountsSpansAndDirtyFreePagesAndTheLimitHolds() {
         PageHeap heap = newHeap(SpanHeapConfig.builder().addressSpaceBytes(2 * HeapArena.BYTES).maxHeapBytes(1 << 20));
         Span a = heap.allocateLarge(512 << 10, 64, 1);
-        heap.lock.lock();
-        try {
-            assertEquals(512 << 10, heap.heldBytes());
-        } finally {
-            heap.lock.unlock();
-        }
+        assertEquals(512 << 10, range.heldBytes());
         OutOfMemoryError e = assertThrows(OutOfMemoryError.class, () -> heap.allocateLarge(600 << 10, 75, 1));
         assertTrue(e.getMessage().contains("maxHeapBytes 1048576"), e.getMessage());
         assertValid(heap);
-        heap.freeLarge(a);
+        assertTrue(free(heap, a));
         // The freed pages are dirty but get released to make room: the same request now fits.
         Span b = heap.allocateLarge(600 << 10, 75, 1);
         assertValid(heap);
-        heap.lock.lock();
-        try {
-            assertTrue(heap.heldBytes() <= 1 << 20, "held " + heap.heldBytes());
-        } finally {
-            heap.lock.unlock();
-        }
-        assertTrue(heap.freeLarge(b));
+        assertTrue(range.heldBytes() <= 1 << 20, "held " + range.heldBytes());
+        assertTrue(free(heap, b));
     }
 
     @Test
@@ -169,11 +165,12 @@ class PageHeapTest {
         PageHeap heap = newHeap();
         Span fresh = heap.allocateLarge(8192 * 4, 4, 1);
         assertTrue(!fresh.needsZero, "pages fresh from mmap are zero");
-        heap.freeLarge(fresh);
+        long freshStart = fresh.start;
+        assertTrue(free(heap, fresh));
         Span reused = heap.allocateLarge(8192 * 4, 4, 1);
-        assertEquals(fresh.start, reused.start);
+        assertEquals(freshStart, reused.start);
         assertTrue(reused.needsZero, "pages used before must be cleared");
-        heap.freeLarge(reused);
+        assertTrue(free(heap, reused));
         heap.lock.lock();
         try {
             assertEquals(4 * 8192, heap.releaseAllFree(-1));
@@ -191,19 +188,19 @@ class PageHeapTest {
         Span small = heap.allocateSmallSpan(SizeClasses.classOf(2000));
         Span large = heap.allocateLarge(5 * 8192, 5, 1);
         for (long a = small.start; a < small.end(); a += 4096) {
-            assertSame(small, heap.spanAt(a));
+            assertSame(small, range.spanAt(a));
         }
         for (long a = large.start; a < large.end(); a += 4096) {
-            assertSame(large, heap.spanAt(a));
+            assertSame(large, range.spanAt(a));
         }
-        assertNull(heap.spanAt(large.end()));
-        assertNull(heap.spanAt(heap.base - 8));
-        assertNull(heap.spanAt(heap.base + 3 * HeapArena.BYTES));
+        assertNull(range.spanAt(large.end()));
+        assertNull(range.spanAt(range.base - 8));
+        assertNull(range.spanAt(range.base + 3 * HeapArena.BYTES));
         int sizeClass = SizeClasses.classOf(2000);
         for (int i = 0; i < small.pages; i++) {
-            assertEquals(sizeClass | i << 8, heap.pageInfo[(int) (small.firstPage + i)]);
+            assertEquals(sizeClass | i << 8, range.pageInfo[(int) (small.firstPage + i)]);
         }
-        assertEquals(0, heap.pageInfo[(int) large.firstPage], "large pages take the slow path");
+        assertEquals(0, range.pageInfo[(int) large.firstPage], "large pages take the slow path");
         assertValid(heap);
     }
 
@@ -227,18 +224,60 @@ class PageHeapTest {
             } else {
                 Span victim = live.remove(random.nextInt(live.size()));
                 livePages -= victim.pages;
-                assertTrue(heap.freeLarge(victim), "seed " + seed);
+                assertTrue(free(heap, victim), "seed " + seed);
             }
             String problem = heap.verify();
             assertNull(problem, "seed " + seed + " step " + step + ": " + problem);
         }
-        live.forEach(heap::freeLarge);
+        live.forEach(s -> assertTrue(free(heap, s)));
         assertValid(heap);
-        heap.lock.lock();
-        try {
-            assertEquals(heap.arenaCount, heap.freeRunCount(), "everything free: one run per arena");
-        } finally {
-            heap.lock.unlock();
-        }
+        assertEquals(range.arenaCount, heap.snapshot().freeRuns(), "everything free: one run per arena");
+    }
+
+    @Test
+    void freedSpanStructuresAreReusedAndADoubleFreeOfAReusedOneIsRefused() {
+        PageHeap heap = newHeap();
+        Span first = heap.allocateLarge(2 * 8192, 2, 1);
+        long firstStart = first.start;
+        assertTrue(free(heap, first));
+        Span second = heap.allocateLarge(8 * 8192, 8, 1);
+        assertSame(first, second, "the freed structure is taken from the pool");
+        assertEquals(firstStart, second.start, "best fit reuses the freed pages too");
+        assertTrue(!heap.freeLarge(second, firstStart + 8192), "an address inside the object is refused");
+        assertTrue(free(heap, second));
+        assertTrue(!heap.freeLarge(second, firstStart), "a double free is refused");
+        assertValid(heap);
+    }
+
+    @Test
+    void pageHeapsOwnDisjointArenasAndCountHeldBytesTogether() {
+        PageHeap[] heaps = newHeaps(SpanHeapConfig.builder().addressSpaceBytes(4 * HeapArena.BYTES), 2);
+        Span a = heaps[0].allocateLarge(8192, 1, 1);
+        Span b = heaps[1].allocateLarge(3 * 8192, 3, 1);
+        assertEquals(2, range.arenaCount, "each page heap maps an arena of its own");
+        assertSame(heaps[0], range.arenaAt(a.start).owner);
+        assertSame(heaps[1], range.arenaAt(b.start).owner);
+        assertEquals(4 * 8192, range.heldBytes());
+        assertTrue(!heaps[0].freeLarge(b, b.start), "a span is freed by the heap that owns it, not another");
+        assertTrue(free(heaps[1], b));
+        assertTrue(free(heaps[0], a));
+        assertValid(heaps[0]);
+        assertValid(heaps[1]);
+    }
+
+    @Test
+    void aFullRangeBorrowsFreeRunsFromAnotherPageHeap() {
+        PageHeap[] heaps = newHeaps(SpanHeapConfig.builder().addressSpaceBytes(HeapArena.BYTES), 2);
+        Span a = heaps[0].allocateLarge(8192, 1, 1);
+        Span borrowed = heaps[1].allocateLarge(8192, 1, 1);
+        assertEquals(1, range.arenaCount, "the range holds one arena only");
+        assertSame(heaps[0], range.arenaAt(borrowed.start).owner, "taken from the heap that owns the arena");
+        assertValid(heaps[0]);
+        assertValid(heaps[1]);
+        OutOfMemoryError e = assertThrows(OutOfMemoryError.class, () -> heaps[1].allocateLarge(HeapArena.BYTES, HeapArena.PAGES, 1));
+        assertTrue(e.getMessage().contains("addressSpaceBytes"), e.getMessage());
+        assertTrue(free(heaps[0], borrowed));
+        assertTrue(free(heaps[0], a));
+        assertValid(heaps[0]);
     }
 }

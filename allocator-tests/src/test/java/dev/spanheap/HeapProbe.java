@@ -45,18 +45,18 @@ final class HeapProbe {
 
     /** Start of the heap's reserved address range. */
     static long base(SpanHeap heap) {
-        return heap.pageHeap().base;
+        return heap.addressRange().base;
     }
 
     /** Whether {@code [address, address + size)} lies in the heap's arenas or in one of its dedicated mappings. */
     static boolean holds(SpanHeap heap, long address, long size) {
-        PageHeap pages = heap.pageHeap();
-        long offset = address - pages.base;
+        AddressRange range = heap.addressRange();
+        long offset = address - range.base;
         long length = Math.max(1, size);
-        if (offset >= 0 && offset + length <= pages.addressSpaceBytes) {
-            return pages.contains(address) && pages.contains(address + length - 1);
+        if (offset >= 0 && offset + length <= range.addressSpaceBytes) {
+            return range.contains(address) && range.contains(address + length - 1);
         }
-        PageHeap.DedicatedMapping mapping = pages.dedicatedAt(address);
+        DedicatedMappings.Mapping mapping = heap.dedicatedMappings().at(address);
         return mapping != null && mapping.mappedBytes() >= length;
     }
 

@@ -199,14 +199,15 @@ class MemoryReturnTest {
      */
     @Test
     void anAllocationWaitsForTheRunBeingReleasedInsteadOfMappingAnArena() throws Exception {
-        try (SpanHeap heap = SpanHeap.create(SpanHeapConfig.builder().scavengerEnabled(false).name("race").build())) {
+        // One shard: the race is inside one page heap (another shard's thread would map its own arena).
+        try (SpanHeap heap = SpanHeap.create(SpanHeapConfig.builder().scavengerEnabled(false).shards(1).name("race").build())) {
             long warm = heap.allocateAddress(MIB);
             heap.freeAddress(warm); // the arena is now one free run with dirty pages: what the scavenger picks
             long reserved = heap.stats().reservedBytes();
             java.util.concurrent.atomic.AtomicLong got = new java.util.concurrent.atomic.AtomicLong();
             java.util.concurrent.atomic.AtomicReference<Throwable> failed = new java.util.concurrent.atomic.AtomicReference<>();
             Thread[] allocator = new Thread[1];
-            heap.pageHeap().whileReleasing = () -> {
+            heap.pageHeaps()[0].whileReleasing = () -> {
                 allocator[0] = Thread.ofPlatform().start(() -> {
                     try {
                         got.set(heap.allocateAddress(MIB));
@@ -220,8 +221,8 @@ class MemoryReturnTest {
                     Thread.onSpinWait();
                 }
             };
-            long released = heap.pageHeap().scavenge(0, 0);
-            heap.pageHeap().whileReleasing = () -> { };
+            long released = heap.pageHeaps()[0].scavenge(0, 0);
+            heap.pageHeaps()[0].whileReleasing = () -> { };
             allocator[0].join();
             assertNull(failed.get(), "the allocation failed");
             assertTrue(released > 0, "the scavenger released the run (" + released + " bytes)");
@@ -248,7 +249,7 @@ class MemoryReturnTest {
                 heap.freeAddress(a);
             }
             MemorySegment dirty = heap.allocateUninitialized(size, 8);
-            assertTrue(heap.pageHeap().spanAt(dirty.address()).needsZero, "reused dirty pages need zeroing");
+            assertTrue(heap.addressRange().spanAt(dirty.address()).needsZero, "reused dirty pages need zeroing");
             assertEquals((byte) 0x5A, dirty.get(ValueLayout.JAVA_BYTE, size / 2), "uninitialized memory shows the old pattern");
             heap.free(dirty);
             MemorySegment cleared = heap.allocate(size, 8);
@@ -260,7 +261,7 @@ class MemoryReturnTest {
             assertTrue(released >= objects * size, "released " + released);
             for (int i = 0; i < objects; i++) {
                 MemorySegment s = heap.allocateUninitialized(size, 8);
-                assertFalse(heap.pageHeap().spanAt(s.address()).needsZero, "released pages are known clean");
+                assertFalse(heap.addressRange().spanAt(s.address()).needsZero, "released pages are known clean");
                 assertEquals(-1L, s.mismatch(MemorySegment.ofArray(new byte[(int) size])),
                         "released pages read as zero at " + Long.toHexString(s.address()));
                 addresses[i] = s.address();

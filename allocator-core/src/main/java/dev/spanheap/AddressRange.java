@@ -1,0 +1,225 @@
+package dev.spanheap;
+
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The heap's reserved address range, shared by all its page heaps: the arenas mapped inside it,
+ * the flat page table that the free fast path reads, and the count of bytes held from the OS that
+ * {@code maxHeapBytes} limits; Go's {@code mheap.arenas} and the memory-limit accounting. See
+ * {@code package-info.java} for the overview.
+ *
+ * <p><b>One range, many page heaps.</b> At creation the heap reserves one range of address space
+ * (PROT_NONE, 64 MiB-aligned). Arenas are mapped read/write inside it in index order, each
+ * owned by the {@link PageHeap} that asked for it: no two page heaps ever share an arena, so each
+ * page heap's lock guards its arenas' pages and nothing else. Because the range is contiguous,
+ * a page's index is {@code (address - base) >>> 13}, and one flat table ({@link #pageInfo})
+ * answers "which size class, and which page of its span" with a single load.
+ *
+ * <p><b>Held bytes.</b> {@link #heldBytes} = pages in spans + dirty free pages + dedicated
+ * mappings, over every page heap. It changes only when clean pages go into a span, when pages are
+ * released, and when a dedicated mapping comes or goes, so page heaps update it with one atomic
+ * add on those (rarer) events, and {@link #tryHold} is the one place the limit is enforced.
+ *
+ * <p>Synchronization: {@link #arenas} entries and {@link #arenaCount} are written under
+ * {@link #growLock} and read without it (an arena is published before any address in it is handed
+ * out, through a lock). {@link #pageInfo} entries are written by the page heap that owns their
+ * arena, under its lock; the array is replaced only by {@link #mapArena}, holding every page heap's
+ * lock, so no entry written meanwhile is lost.
+ */
+final class AddressRange {
+
+    final long base;
+    final long addressSpaceBytes;
+    final int maxArenas;
+    final long maxHeapBytes;
+
+    /** Arenas by index; each entry is set once, under {@link #growLock}, and read without it. */
+    final HeapArena[] arenas;
+    /** Arenas mapped. Written under {@link #growLock}, read racily by {@link #contains}. */
+    volatile int arenaCount;
+    /** Arenas mapped since creation (each one a 64 MiB mmap). Guarded by {@link #growLock}. */
+    long arenaReservations;
+
+    /**
+     * Per page of the mapped arenas: {@code sizeClass | pageInSpan << 8} for a page of a span
+     * (class 0 for a large span), 0 for a free page. {@link #spanAt} uses {@code pageInSpan} to
+     * find the span's first page, the only one whose {@link HeapArena#spans} entry is set. Readers
+     * load the field without a lock: an address that a thread may legally free was handed out
+     * after the entries for its span were written, through a lock, so the reader sees them.
+     */
+    int[] pageInfo = new int[HeapArena.PAGES];
+    /**
+     * Told the new array whenever {@link #pageInfo} is replaced, so that the free fast path can keep
+     * it in a field of its own, one load closer. Set once before first use.
+     */
+    java.util.function.Consumer<int[]> pageInfoReplaced = info -> { };
+
+    private final ReentrantLock growLock = new ReentrantLock();
+    /** Every page heap of the range, in lock order; set once before first use. */
+    private PageHeap[] pageHeaps = new PageHeap[0];
+    /** Bytes held from the OS by every page heap and dedicated mapping together. */
+    private final AtomicLong heldBytes = new AtomicLong();
+
+    AddressRange(SpanHeapConfig config) {
+        this.addressSpaceBytes = config.addressSpaceBytes();
+        this.maxArenas = (int) (addressSpaceBytes >>> HeapArena.SHIFT);
+        this.maxHeapBytes = config.maxHeapBytes();
+        this.arenas = new HeapArena[maxArenas];
+        this.base = OsMemory.reserveAligned(addressSpaceBytes, HeapArena.BYTES);
+    }
+
+    void setPageHeaps(PageHeap[] heaps) {
+        this.pageHeaps = heaps.clone();
+    }
+
+    PageHeap[] pageHeaps() {
+        return pageHeaps;
+    }
+
+    boolean contains(long address) {
+        return Long.compareUnsigned(address - base, (long) arenaCount << HeapArena.SHIFT) < 0;
+    }
+
+    /** The arena holding {@code address}, which the caller knows to be inside a mapped arena. */
+    HeapArena arenaAt(long address) {
+        return arenas[(int) ((address - base) >>> HeapArena.SHIFT)];
+    }
+
+    HeapArena arenaOfPage(long page) {
+        return arenas[(int) (page >>> (HeapArena.SHIFT - SizeClasses.PAGE_SHIFT))];
+    }
+
+    /**
+     * The in-use span covering {@code address}, or null: the page's {@code pageInSpan} leads to the
+     * span's first page. Safe without a lock (a racy read may find a stale span or none); callers
+     * re-check what they found under the owning lock.
+     */
+    Span spanAt(long address) {
+        long offset = address - base;
+        if (Long.compareUnsigned(offset, addressSpaceBytes) >= 0) {
+            return null;
+        }
+        HeapArena arena = arenas[(int) (offset >>> HeapArena.SHIFT)];
+        long page = offset >>> SizeClasses.PAGE_SHIFT;
+        int[] info = pageInfo;
+        if (arena == null || page >= info.length) {
+            return null;
+        }
+        int first = (int) (page & (HeapArena.PAGES - 1)) - ((info[(int) page] >>> 8) & PageHeap.PAGE_IN_SPAN_MASK);
+        return first < 0 ? null : arena.spans[first];
+    }
+
+    // ---------------------------------------------------------------- held bytes and the limit
+
+    long heldBytes() {
+        return heldBytes.get();
+    }
+
+    /** Counts {@code bytes} more as held if that stays within the limit; false (nothing changed) if not. */
+    boolean tryHold(long bytes) {
+        if (maxHeapBytes == Long.MAX_VALUE) {
+            heldBytes.getAndAdd(bytes);
+            return true;
+        }
+        while (true) {
+            long held = heldBytes.get();
+            if (held + bytes > maxHeapBytes) {
+                return false;
+            }
+            if (heldBytes.compareAndSet(held, held + bytes)) {
+                return true;
+            }
+        }
+    }
+
+    /** Counts {@code bytes} as no longer held (released pages, an unmapped mapping). */
+    void unhold(long bytes) {
+        heldBytes.getAndAdd(-bytes);
+    }
+
+    /**
+     * Releases the free pages of every page heap (the synchronous path at the limit), waiting for
+     * a scavenger release in flight in each. Called holding no page heap lock.
+     */
+    void releaseEverywhere() {
+        for (PageHeap heap : pageHeaps) {
+            heap.releaseAllFreeAndAwaitScavenger();
+        }
+    }
+
+    // ---------------------------------------------------------------- growing
+
+    /**
+     * Maps the next arena of the range for {@code owner} and returns it (not yet in the owner's
+     * free-run index), or null if the range is full. Called holding no page heap lock: when the
+     * page table must grow, this takes every page heap's lock, in order, while it copies.
+     */
+    HeapArena mapArena(PageHeap owner, String operation, long requestBytes) {
+        growLock.lock();
+        try {
+            int index = arenaCount;
+            if (index == maxArenas) {
+                return null;
+            }
+            long arenaBase = base + ((long) index << HeapArena.SHIFT);
+            try {
+                OsMemory.commit(arenaBase, HeapArena.BYTES);
+            } catch (OutOfMemoryError refused) {
+                throw Errors.osRefused(operation, requestBytes, maxHeapBytes, heldBytes(), refused);
+            }
+            int neededPages = (index + 1) * HeapArena.PAGES;
+            if (pageInfo.length < neededPages) {
+                growPageInfo(Math.min(Math.max(neededPages, pageInfo.length * 2), maxArenas * HeapArena.PAGES));
+            }
+            HeapArena arena = new HeapArena(index, arenaBase, (long) index * HeapArena.PAGES, owner);
+            arenas[index] = arena;
+            arenaCount = index + 1;
+            arenaReservations++;
+            return arena;
+        } finally {
+            growLock.unlock();
+        }
+    }
+
+    private void growPageInfo(int pages) {
+        lockAll(0);
+        try {
+            int[] grown = new int[pages];
+            System.arraycopy(pageInfo, 0, grown, 0, pageInfo.length);
+            pageInfo = grown;
+            pageInfoReplaced.accept(grown);
+        } finally {
+            for (PageHeap heap : pageHeaps) {
+                heap.lock.unlock();
+            }
+        }
+    }
+
+    private void lockAll(int from) {
+        for (int i = from; i < pageHeaps.length; i++) {
+            pageHeaps[i].lock.lock();
+        }
+    }
+
+    long arenaReservations() {
+        growLock.lock();
+        try {
+            return arenaReservations;
+        } finally {
+            growLock.unlock();
+        }
+    }
+
+    /** Unmaps the whole range. The caller guarantees nothing uses the heap any more. */
+    void unmapAll() {
+        growLock.lock();
+        try {
+            OsMemory.unmap(base, addressSpaceBytes);
+            pageInfo = new int[0];
+            pageInfoReplaced.accept(pageInfo);
+        } finally {
+            growLock.unlock();
+        }
+    }
+}

@@ -1,0 +1,113 @@
+package dev.spanheap;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Builds a {@link HeapStats} from the snapshots each component reports of itself: the thread-cache
+ * registry's counters, each class's central lists, each page heap, the dedicated mappings, the
+ * address range and the thread stacks; Go's {@code readmemstats_m}. It reads no component's
+ * fields, only the small records they hand up.
+ *
+ * <p>Exact at rest: the registry lock is held throughout, so no cache is reclaimed or flushed by
+ * another thread between reading the caches and reading the central lists; other live threads'
+ * cache counters are read racily.
+ */
+final class HeapStatsCollector {
+
+    private HeapStatsCollector() {
+    }
+
+    static HeapStats collect(SpanHeap heap) {
+        ThreadCacheRegistry registry = heap.cacheRegistry();
+        return registry.withEveryCache(all -> collect(heap, registry.snapshotLocked(all)));
+    }
+
+    private static HeapStats collect(SpanHeap heap, ThreadCacheRegistry.Snapshot caches) {
+        CentralLists centrals = heap.centralLists();
+        List<SizeClassStats> classes = new ArrayList<>();
+        long liveSmall = 0, liveSmallBytes = 0, cachedBytes = 0, freeSlotBytes = 0, smallAllocations = 0, smallFrees = 0;
+        long fromCentral = 0, fromNewSpan = 0, doubleFrees = 0;
+        for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
+            CentralLists.ClassSnapshot central = centrals.snapshot(c);
+            long cached = caches.cachedSlots()[c];
+            long live = central.allocatedSlots() - cached - central.quarantinedSlots();
+            long classFrees = caches.frees()[c] + central.directFrees();
+            long classAllocations = caches.pops()[c] + central.directAllocations();
+            int slotSize = SizeClasses.SLOT_SIZE[c];
+            long freeSlots = central.spans() * SizeClasses.SLOTS_PER_SPAN[c] - central.allocatedSlots();
+            if (central.spans() > 0 || classAllocations > 0) {
+                classes.add(new SizeClassStats(c, slotSize, SizeClasses.SPAN_PAGES[c], central.spans(), live, cached,
+                        freeSlots, classAllocations, classFrees));
+            }
+            liveSmall += live;
+            liveSmallBytes += live * slotSize;
+            cachedBytes += cached * slotSize;
+            freeSlotBytes += freeSlots * slotSize;
+            smallAllocations += classAllocations;
+            smallFrees += classFrees;
+            fromCentral += central.refillsFromPartial();
+            fromNewSpan += central.refillsFromNewSpan();
+            doubleFrees += central.doubleFreesDetected();
+        }
+        long arenas = 0, pagesInSpans = 0, freePages = 0, dirtyFreePages = 0, smallSpans = 0, largeSpans = 0;
+        long largeBytes = 0, largeRequested = 0, largeAllocations = 0, largeFrees = 0, released = 0;
+        long longestRun = 0, freeRuns = 0;
+        for (PageHeap pageHeap : heap.pageHeaps()) {
+            PageHeap.Snapshot p = pageHeap.snapshot();
+            arenas += p.arenasOwned();
+            pagesInSpans += p.pagesInSpans();
+            freePages += p.freePages();
+            dirtyFreePages += p.dirtyFreePages();
+            smallSpans += p.smallSpans();
+            largeSpans += p.largeSpans();
+            largeBytes += p.largeObjectBytes();
+            largeRequested += p.largeRequestedBytes();
+            largeAllocations += p.largeAllocations();
+            largeFrees += p.largeFrees();
+            released += p.releasedBytesTotal();
+            longestRun = Math.max(longestRun, p.longestFreeRunPages());
+            freeRuns += p.freeRuns();
+        }
+        DedicatedMappings.Snapshot dedicated = heap.dedicatedMappings().snapshot();
+        AddressRange range = heap.addressRange();
+        long freePageBytes = freePages << SizeClasses.PAGE_SHIFT;
+        long retained = dirtyFreePages << SizeClasses.PAGE_SHIFT;
+        long spanBytes = pagesInSpans << SizeClasses.PAGE_SHIFT;
+        long held = spanBytes + retained + dedicated.mappedBytes();
+        return new HeapStats(
+                liveSmall + largeSpans + dedicated.objects(),
+                liveSmallBytes + largeBytes + dedicated.mappedBytes(),
+                (arenas << HeapArena.SHIFT) + dedicated.mappedBytes(),
+                (int) arenas,
+                held,
+                range.maxHeapBytes,
+                spanBytes,
+                freePageBytes,
+                retained,
+                freePageBytes - retained,
+                released,
+                held,
+                cachedBytes,
+                freeSlotBytes,
+                longestRun << SizeClasses.PAGE_SHIFT,
+                freeRuns,
+                smallSpans,
+                largeSpans,
+                largeBytes,
+                largeRequested,
+                dedicated.objects(),
+                dedicated.mappedBytes(),
+                smallAllocations + largeAllocations + dedicated.allocations(),
+                smallFrees + largeFrees + dedicated.frees(),
+                smallAllocations - fromCentral - fromNewSpan,
+                fromCentral,
+                fromNewSpan,
+                largeAllocations,
+                range.arenaReservations(),
+                caches.caches(),
+                doubleFrees,
+                classes,
+                heap.threadStacks().stats());
+    }
+}

@@ -1,0 +1,135 @@
+package dev.spanheap;
+
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Checks every invariant of a heap, component by component, and returns the first one broken;
+ * in the spirit of mimalloc's {@code mi_heap_is_valid}. Exact only while no other thread uses
+ * the heap (the tests call it after every step).
+ *
+ * <p>Checked: each page heap's equations ({@link PageHeap#verify}) and the dedicated mappings'
+ * ({@link DedicatedMappings#verify}); each central list's partial list; holding every lock, each
+ * span's equations ({@link Span#verify}), and per shard and class that the slots marked allocated
+ * in spans equal the central list's count; every cached slot lies at a slot start of a span of its
+ * class, is marked allocated, and is cached once; in checked mode, every poisoned free slot still
+ * holds its poison; the range's held bytes equal what the page heaps and mappings hold.
+ */
+final class HeapVerifier {
+
+    private HeapVerifier() {
+    }
+
+    static String verify(SpanHeap heap) {
+        for (PageHeap pageHeap : heap.pageHeaps()) {
+            String problem = pageHeap.verify();
+            if (problem != null) {
+                return problem;
+            }
+        }
+        String problem = heap.dedicatedMappings().verify();
+        if (problem != null) {
+            return problem;
+        }
+        problem = heap.centralLists().verify();
+        if (problem != null) {
+            return problem;
+        }
+        // The registry lock comes before the central locks.
+        return heap.cacheRegistry().withEveryCache(
+                all -> heap.centralLists().withEveryLock(() -> verifyLocked(heap, all)));
+    }
+
+    private static String verifyLocked(SpanHeap heap, List<ThreadCache> caches) {
+        CentralLists centrals = heap.centralLists();
+        AddressRange range = heap.addressRange();
+        PageHeap[] pageHeaps = heap.pageHeaps();
+        long[][] slotsInSpans = new long[pageHeaps.length][SizeClasses.CLASS_COUNT];
+        long[][] spanCount = new long[pageHeaps.length][SizeClasses.CLASS_COUNT];
+        String[] problem = new String[1];
+        long held = heap.dedicatedMappings().snapshot().mappedBytes();
+        for (PageHeap pageHeap : pageHeaps) {
+            held += pageHeap.heldBytesLocked();
+            pageHeap.forEachSpan(span -> {
+                if (problem[0] == null) {
+                    problem[0] = verifySpan(heap, pageHeap, span, slotsInSpans, spanCount);
+                }
+            });
+        }
+        if (problem[0] != null) {
+            return problem[0];
+        }
+        if (held != range.heldBytes()) {
+            return "the range counts " + range.heldBytes() + " bytes held, page heaps and mappings hold " + held;
+        }
+        long[] allocatedPerClass = new long[SizeClasses.CLASS_COUNT];
+        for (int shard = 0; shard < pageHeaps.length; shard++) {
+            for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
+                CentralList.Snapshot list = centrals.of(shard, c).snapshot();
+                if (slotsInSpans[shard][c] != list.allocatedSlots() || spanCount[shard][c] != list.spans()) {
+                    return "shard " + shard + ", class " + c + ": spans hold " + slotsInSpans[shard][c] + " allocated slots in "
+                            + spanCount[shard][c] + " spans, central list counts " + list.allocatedSlots() + " in " + list.spans();
+                }
+                allocatedPerClass[c] += list.allocatedSlots() - list.quarantinedSlots();
+            }
+        }
+        return verifyCaches(range, caches, allocatedPerClass);
+    }
+
+    private static String verifySpan(SpanHeap heap, PageHeap owner, Span span, long[][] slotsInSpans, long[][] spanCount) {
+        String problem = span.verify();
+        if (problem != null || span.isLarge()) {
+            return problem;
+        }
+        slotsInSpans[span.listShard][span.sizeClass] += span.allocatedSlots;
+        spanCount[span.listShard][span.sizeClass]++;
+        if (!heap.isChecked()) {
+            return null;
+        }
+        for (int slot = 0; slot < span.capacity; slot++) {
+            if ((span.poisoned[slot >>> 6] & (1L << slot)) != 0) {
+                long broken = heap.centralLists().of(span.listShard, span.sizeClass).firstUnpoisoned(span.slotAddress(slot), span.slotSize);
+                if (broken >= 0) {
+                    return "free slot " + Errors.hex(span.slotAddress(slot)) + " of " + span
+                            + " was written after free (offset " + broken + ")";
+                }
+            }
+        }
+        return null;
+    }
+
+    private static String verifyCaches(AddressRange range, List<ThreadCache> caches, long[] allocatedPerClass) {
+        Set<Long> cached = new HashSet<>();
+        long[] cachedPerClass = new long[SizeClasses.CLASS_COUNT];
+        for (ThreadCache cache : caches) {
+            for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
+                int n = cache.count(c);
+                if (n < 0 || n > ThreadCache.CAPACITY[c]) {
+                    return "a thread cache holds " + n + " slots of class " + c + " (capacity " + ThreadCache.CAPACITY[c] + ")";
+                }
+                cachedPerClass[c] += n;
+                for (int i = 0; i < n; i++) {
+                    long address = cache.slots[(c << ThreadCache.CLASS_SHIFT) + i] & ~1L;
+                    Span span = range.spanAt(address);
+                    int slot = span == null || span.sizeClass != c ? -1 : span.slotOf(address);
+                    if (slot < 0) {
+                        return "cached slot " + Errors.hex(address) + " of class " + c + " is not a slot of a class-" + c + " span";
+                    }
+                    if (!span.isAllocated(slot)) {
+                        return "cached slot " + Errors.hex(address) + " is marked free in its span " + span;
+                    }
+                    if (!cached.add(address)) {
+                        return "slot " + Errors.hex(address) + " is cached twice";
+                    }
+                }
+            }
+        }
+        for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
+            if (cachedPerClass[c] > allocatedPerClass[c]) {
+                return "class " + c + ": " + cachedPerClass[c] + " cached slots but only " + allocatedPerClass[c] + " allocated";
+            }
+        }
+        return null;
+    }
+}
