@@ -250,8 +250,7 @@ final class CentralList {
     }
 
     private Span newSpan() {
-        Span span = pageHeap.allocateSmallSpan(sizeClass);
-        span.listShard = pageHeap.index;
+        Span span = pageHeap.allocateSmallSpan(sizeClass, pageHeap.index);
         spans++;
         emptySpans++;
         linkPartial(span);

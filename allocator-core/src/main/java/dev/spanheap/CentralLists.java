@@ -72,6 +72,25 @@ final class CentralLists {
         }
     }
 
+    /**
+     * Gives back {@code count} slots from {@code addresses[0 ..]}, of the classes in
+     * {@code classes[0 ..]} (a thread cache's remote buffer): one lock per run of slots of one
+     * class and shard.
+     */
+    void giveBackMixed(long[] addresses, int[] classes, int count) {
+        int runStart = 0;
+        while (runStart < count) {
+            int c = classes[runStart];
+            int shard = shardOf(addresses[runStart] & ~1L);
+            int runEnd = runStart + 1;
+            while (runEnd < count && classes[runEnd] == c && shardOf(addresses[runEnd] & ~1L) == shard) {
+                runEnd++;
+            }
+            lists[shard][c].giveBack(addresses, runStart, runEnd - runStart);
+            runStart = runEnd;
+        }
+    }
+
     /** Returns every list's spare empty spans to its page heap. */
     void releaseEmptySpans() {
         for (CentralList[] shard : lists) {

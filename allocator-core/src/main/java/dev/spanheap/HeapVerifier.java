@@ -125,6 +125,27 @@ final class HeapVerifier {
                 }
             }
         }
+        for (ThreadCache cache : caches) {
+            int n = cache.remoteCount;
+            if (n < 0 || n > ThreadCache.REMOTE_CAPACITY) {
+                return "a thread cache's remote buffer holds " + n + " slots (capacity " + ThreadCache.REMOTE_CAPACITY + ")";
+            }
+            for (int i = 0; i < n; i++) {
+                long address = cache.remote[i] & ~1L;
+                Span span = range.spanAt(address);
+                int slot = span == null || span.isLarge() ? -1 : span.slotOf(address);
+                if (slot < 0 || !span.isAllocated(slot)) {
+                    return "remote-buffered slot " + Errors.hex(address) + " is not an allocated slot of a span";
+                }
+                if (span.listShard == cache.shard) {
+                    return "remote-buffered slot " + Errors.hex(address) + " belongs to the cache's own shard " + cache.shard;
+                }
+                if (!cached.add(address)) {
+                    return "slot " + Errors.hex(address) + " is cached twice";
+                }
+                cachedPerClass[span.sizeClass]++;
+            }
+        }
         for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
             if (cachedPerClass[c] > allocatedPerClass[c]) {
                 return "class " + c + ": " + cachedPerClass[c] + " cached slots but only " + allocatedPerClass[c] + " allocated";

@@ -35,6 +35,8 @@ final class PageHeap {
 
     /** Bits of a page-table entry, above the 8 class bits, that give the page's place in its span. */
     static final int PAGE_IN_SPAN_MASK = 0xFFFF;
+    /** Where a small span's page-table entries keep the shard of the central list that holds it. */
+    static final int LIST_SHARD_SHIFT = 24;
     /** Freed span structures kept for reuse, at most. */
     private static final int SPAN_POOL_CAPACITY = 256;
 
@@ -105,29 +107,29 @@ final class PageHeap {
     // ---------------------------------------------------------------- spans
 
     /**
-     * A new span of size class {@code sizeClass}, from this page heap or, when the address range
-     * has no room for another arena, from another page heap's free runs. Called by a central list
-     * of this shard, holding its lock.
+     * A new span of size class {@code sizeClass} for the central list of shard {@code listShard},
+     * from this page heap or, when the address range has no room for another arena, from another
+     * page heap's free runs. Called by that central list, holding its lock.
      */
-    Span allocateSmallSpan(int sizeClass) {
+    Span allocateSmallSpan(int sizeClass, int listShard) {
         int pages = SizeClasses.SPAN_PAGES[sizeClass];
-        return allocateSpan(pages, 1, sizeClass, (long) pages << SizeClasses.PAGE_SHIFT);
+        return allocateSpan(pages, 1, sizeClass, listShard, (long) pages << SizeClasses.PAGE_SHIFT);
     }
 
     /** A large-object span of {@code pages} pages whose start is aligned to {@code alignPages} pages. */
     Span allocateLarge(long requestedBytes, int pages, int alignPages) {
-        return allocateSpan(pages, alignPages, 0, requestedBytes);
+        return allocateSpan(pages, alignPages, 0, index, requestedBytes);
     }
 
-    private Span allocateSpan(int pages, int alignPages, int sizeClass, long requestedBytes) {
-        Span span = allocateSpanHere(pages, alignPages, sizeClass, requestedBytes, true);
+    private Span allocateSpan(int pages, int alignPages, int sizeClass, int listShard, long requestedBytes) {
+        Span span = allocateSpanHere(pages, alignPages, sizeClass, listShard, requestedBytes, true);
         if (span != null) {
             return span;
         }
         // The range is full: the other page heaps' free runs are the last resort (without this
         // heap's lock; page heap locks are never nested here).
         for (PageHeap other : range.pageHeaps()) {
-            if (other != this && (span = other.allocateSpanHere(pages, alignPages, sizeClass, requestedBytes, false)) != null) {
+            if (other != this && (span = other.allocateSpanHere(pages, alignPages, sizeClass, listShard, requestedBytes, false)) != null) {
                 return span;
             }
         }
@@ -135,7 +137,7 @@ final class PageHeap {
     }
 
     /** A span from this heap's runs (mapping an arena if {@code mayGrow}); null if none fits and the range is full. */
-    private Span allocateSpanHere(int pages, int alignPages, int sizeClass, long requestedBytes, boolean mayGrow) {
+    private Span allocateSpanHere(int pages, int alignPages, int sizeClass, int listShard, long requestedBytes, boolean mayGrow) {
         acquire();
         try {
             Span span = allocateRun(pages, alignPages, sizeClass, requestedBytes, mayGrow);
@@ -144,8 +146,9 @@ final class PageHeap {
             }
             int[] info = range.pageInfo;
             if (sizeClass != 0) {
+                span.listShard = listShard;
                 for (int i = 0; i < pages; i++) {
-                    info[(int) (span.firstPage + i)] = sizeClass | i << 8;
+                    info[(int) (span.firstPage + i)] = sizeClass | i << 8 | listShard << LIST_SHARD_SHIFT;
                 }
                 smallSpans++;
             } else {
@@ -512,7 +515,7 @@ final class PageHeap {
                         if (i > 0 && arena.spans[page + i] != null) {
                             return "page " + (page + i) + " inside span " + span + " has a span entry " + arena.spans[page + i];
                         }
-                        int expected = span.sizeClass | i << 8;
+                        int expected = span.sizeClass | i << 8 | (span.isLarge() ? 0 : span.listShard << LIST_SHARD_SHIFT);
                         if (pageInfo[(int) (span.firstPage + i)] != expected) {
                             return "pageInfo of page " + (span.firstPage + i) + " is " + pageInfo[(int) (span.firstPage + i)]
                                     + ", expected " + expected + " for span " + span;

@@ -50,7 +50,7 @@ final class Span {
     /**
      * Small spans: the shard whose central list holds this span (usually the shard of the page
      * heap that owns its arena; another one when the range was full and the span was borrowed).
-     * Set by that list when it takes the span, before any slot is handed out.
+     * Set, with the page-table entries that repeat it, when the span is made.
      */
     int listShard;
     /** Intrusive links of the central list's partial-span list. Guarded by the central-list lock. */

@@ -307,19 +307,18 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         long offset = address - base;
         int[] info = pageInfo;
         long page = offset >>> SizeClasses.PAGE_SHIFT;
-        if (page < info.length) {
-            int entry = info[(int) page];
+        ThreadCache cache = ownCache();
+        if (page < info.length && cache != null) {
+            // A slot of another shard keeps its shard's bits after the XOR and fails the check.
+            int entry = info[(int) page] ^ cache.shardTag;
             int sizeClass = entry & 0xFF;
             long inSpan = (offset & SizeClasses.PAGE_MASK) | (long) (entry >>> 8) << SizeClasses.PAGE_SHIFT;
             if (inSpan < SLOT_AREA_END[sizeClass] && SizeClasses.isSlotMultiple(inSpan, sizeClass)) {
-                ThreadCache cache = ownCache();
-                if (cache != null) {
-                    if (!cache.push(sizeClass, address)) {
-                        // A full stack: the address is a slot start already, straight to the overflow.
-                        cache.drainHalfAndPush(sizeClass, centrals, address);
-                    }
-                    return;
+                if (!cache.push(sizeClass, address)) {
+                    // A full stack: the address is a slot start already, straight to the overflow.
+                    cache.drainHalfAndPush(sizeClass, centrals, address);
                 }
+                return;
             }
         }
         freeSlow(address, "free");
@@ -329,6 +328,10 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         checkOpen(operation);
         if (!range.contains(address)) {
             freeDedicated(address, operation);
+            return;
+        }
+        ThreadCache own = ownCache();
+        if (own != null && freeRemote(own, address)) {
             return;
         }
         Span span = spanStartingAt(address, operation);
@@ -359,6 +362,30 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         } finally {
             cache.sharedLock.unlock();
         }
+    }
+
+    /**
+     * The free of a slot whose span belongs to another shard's lists, by a thread with a cache of
+     * its own: the slot goes to the cache's remote buffer, to be sent home in a batch. Checked from
+     * the page table as the fast path checks (a slot start of an in-use small span); false,
+     * with nothing done, for anything else.
+     */
+    private boolean freeRemote(ThreadCache cache, long address) {
+        long offset = address - base;
+        int[] info = pageInfo;
+        long page = offset >>> SizeClasses.PAGE_SHIFT;
+        if (page >= info.length) {
+            return false;
+        }
+        int entry = info[(int) page];
+        int sizeClass = entry & 0xFF;
+        long inSpan = (offset & SizeClasses.PAGE_MASK) | (long) ((entry >>> 8) & PageHeap.PAGE_IN_SPAN_MASK) << SizeClasses.PAGE_SHIFT;
+        if (inSpan >= SLOT_AREA_END[sizeClass] || !SizeClasses.isSlotMultiple(inSpan, sizeClass)
+                || entry >>> PageHeap.LIST_SHARD_SHIFT == cache.shard) {
+            return false;
+        }
+        cache.pushRemote(sizeClass, address, centrals);
+        return true;
     }
 
     /**

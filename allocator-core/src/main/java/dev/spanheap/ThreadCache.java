@@ -23,8 +23,14 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p><b>Bounds.</b> Class {@code c} holds at most {@link #CAPACITY}{@code [c]} slots (64 for small
  * slots, fewer as slots grow, so that about 64 KiB of each class is cached); a whole cache holds at
- * most {@link #MAX_CACHED_BYTES}. When a push finds its class full, the older half goes back to
- * the central list; when a pop finds it empty, half a capacity comes from the central list.
+ * most {@link #MAX_CACHED_BYTES}, its remote-free buffer included. When a push finds its class
+ * full, the older half goes back to the central list; when a pop finds it empty, half a capacity
+ * comes from the central list.
+ *
+ * <p><b>Remote frees.</b> A slot whose span belongs to another shard is not pushed on a stack
+ * (where it would be this thread's next allocation, on a cache line another thread may be
+ * writing): it goes to the remote-free buffer, which sends its slots home in one batch when it
+ * holds {@link #REMOTE_CAPACITY} slots or {@link #REMOTE_MAX_BYTES}.
  *
  * <p><b>Owners.</b> A platform thread owns its cache; when it ends, the heap reclaims the cache and
  * gives its slots back (see {@link SpanHeap}). Virtual threads never get their own: they share a
@@ -37,6 +43,9 @@ final class ThreadCache {
 
     static final int CLASS_SHIFT = 6;
     static final int[] CAPACITY = new int[SizeClasses.CLASS_COUNT];
+    /** Slot bytes the remote-free buffer holds at most before it sends them home. */
+    static final long REMOTE_MAX_BYTES = 64 << 10;
+    /** The stacks' bound plus the remote buffer's. */
     static final long MAX_CACHED_BYTES;
 
     private static final long COUNT_MASK = 0x7F;
@@ -50,13 +59,36 @@ final class ThreadCache {
             CAPACITY[c] = Math.clamp((64 << 10) / SizeClasses.SLOT_SIZE[c], 4, 1 << CLASS_SHIFT);
             total += (long) CAPACITY[c] * SizeClasses.SLOT_SIZE[c];
         }
-        MAX_CACHED_BYTES = total;
+        MAX_CACHED_BYTES = total + REMOTE_MAX_BYTES;
     }
 
     /** The owning platform thread, or null for a cache shared by virtual threads. */
     final Thread owner;
     /** The shard this cache refills from and takes pages from (see {@link ThreadCacheRegistry}). */
     final int shard;
+    /**
+     * {@link #shard} where page-table entries keep it ({@link PageHeap#LIST_SHARD_SHIFT}): the free
+     * fast path XORs an entry with it, so a slot of another shard fails the slot check and takes
+     * the remote path instead of landing in this cache.
+     */
+    final int shardTag;
+
+    /** Slots the remote-free buffer holds at most before it sends them home in one batch. */
+    static final int REMOTE_CAPACITY = 128;
+    /**
+     * The remote-free buffer: slots freed by the owner whose spans belong to another shard's
+     * lists, with their classes, waiting to go home together (mimalloc returns such a block to its
+     * page's owner, snmalloc batches them; so a freed block never becomes this thread's next
+     * allocation next to another thread's data). Owner only; {@link #remoteCount} read racily.
+     */
+    final long[] remote = new long[REMOTE_CAPACITY];
+    private final int[] remoteClass = new int[REMOTE_CAPACITY];
+    int remoteCount;
+    /** Per class: slots in the remote buffer, and slots ever freed into it. Owner only, read racily. */
+    private final long[] remoteHeld = new long[SizeClasses.CLASS_COUNT];
+    /** Slot bytes in the remote buffer. Owner only. */
+    private long remoteBytes;
+    private final long[] remoteFrees = new long[SizeClasses.CLASS_COUNT];
     final ReentrantLock sharedLock;
     final long[] slots = new long[SizeClasses.CLASS_COUNT << CLASS_SHIFT];
     /** Per class: count, capacity and pops, packed as the class comment shows. Class 0 has capacity 0. */
@@ -74,6 +106,7 @@ final class ThreadCache {
     ThreadCache(Thread owner, int shard) {
         this.owner = owner;
         this.shard = shard;
+        this.shardTag = shard << PageHeap.LIST_SHARD_SHIFT;
         this.sharedLock = owner == null ? new ReentrantLock() : null;
         for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
             state[c] = (long) CAPACITY[c] << CAPACITY_SHIFT;
@@ -117,10 +150,41 @@ final class ThreadCache {
         return state[c] >>> POPS_SHIFT;
     }
 
-    /** Frees into class {@code c}'s stack so far, derived from the other counters. */
+    /** Frees by this cache's users so far, of class {@code c}: into its stack (derived from the other counters) and remote. */
     long frees(int c) {
         long s = state[c];
-        return (s & COUNT_MASK) - slotsIn[c] + slotsOut[c] + (s >>> POPS_SHIFT);
+        return (s & COUNT_MASK) - slotsIn[c] + slotsOut[c] + (s >>> POPS_SHIFT) + remoteFrees[c];
+    }
+
+    /** Slots of class {@code c} in the remote buffer (racy when read by another thread). */
+    long remoteHeld(int c) {
+        return remoteHeld[c];
+    }
+
+    /** Buffers a freed slot of class {@code c} that belongs to another shard; a full buffer goes home first. */
+    void pushRemote(int c, long address, CentralLists centrals) {
+        if (remoteCount == REMOTE_CAPACITY || remoteBytes + SizeClasses.SLOT_SIZE[c] > REMOTE_MAX_BYTES) {
+            flushRemote(centrals);
+        }
+        remoteBytes += SizeClasses.SLOT_SIZE[c];
+        remote[remoteCount] = address;
+        remoteClass[remoteCount] = c;
+        remoteCount++;
+        remoteHeld[c]++;
+        remoteFrees[c]++;
+    }
+
+    /** Sends the remote buffer's slots to their shards' central lists. */
+    void flushRemote(CentralLists centrals) {
+        if (remoteCount == 0) {
+            return;
+        }
+        centrals.giveBackMixed(remote, remoteClass, remoteCount);
+        for (int i = 0; i < remoteCount; i++) {
+            remoteHeld[remoteClass[i]]--;
+        }
+        remoteCount = 0;
+        remoteBytes = 0;
     }
 
     private void setCount(int c, int n) {
@@ -155,8 +219,9 @@ final class ThreadCache {
         push(c, address);
     }
 
-    /** Gives every cached slot back to the central lists. */
+    /** Gives every cached slot back to the central lists, the remote buffer's too. */
     void flush(CentralLists centrals) {
+        flushRemote(centrals);
         for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
             int n = count(c);
             if (n > 0) {

@@ -200,7 +200,7 @@ final class ThreadCacheRegistry {
         long[] frees = retiredFrees.clone();
         for (ThreadCache cache : all) {
             for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
-                cachedSlots[c] += cache.count(c);
+                cachedSlots[c] += cache.count(c) + cache.remoteHeld(c);
                 pops[c] += cache.pops(c);
                 frees[c] += cache.frees(c);
             }

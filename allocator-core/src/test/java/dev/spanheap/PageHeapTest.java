@@ -185,7 +185,7 @@ class PageHeapTest {
     @Test
     void spanAtMapsEveryPageOfASpanAndNothingElse() {
         PageHeap heap = newHeap();
-        Span small = heap.allocateSmallSpan(SizeClasses.classOf(2000));
+        Span small = heap.allocateSmallSpan(SizeClasses.classOf(2000), 0);
         Span large = heap.allocateLarge(5 * 8192, 5, 1);
         for (long a = small.start; a < small.end(); a += 4096) {
             assertSame(small, range.spanAt(a));
