@@ -42,9 +42,10 @@ final class AddressRange {
     long arenaReservations;
 
     /**
-     * Per page of the mapped arenas: {@code sizeClass | pageInSpan << 8} for a page of a span
-     * (class 0 for a large span), 0 for a free page. {@link #spanAt} uses {@code pageInSpan} to
-     * find the span's first page, the only one whose {@link HeapArena#spans} entry is set. Readers
+     * Per page of the mapped arenas: {@code sizeClass | pageInSpan << 8 | listShard << 24} for a
+     * page of a small span ({@link Span#listShard}); 0 for a free page and for every page of a
+     * large span. {@link #spanAt} uses {@code pageInSpan} to find a small span's first page, the
+     * only one whose {@link HeapArena#spans} entry is set. Readers
      * load the field without a lock: an address that a thread may legally free was handed out
      * after the entries for its span were written, through a lock, so the reader sees them.
      */
@@ -91,9 +92,12 @@ final class AddressRange {
     }
 
     /**
-     * The in-use span covering {@code address}, or null: the page's {@code pageInSpan} leads to the
-     * span's first page. Safe without a lock (a racy read may find a stale span or none); callers
-     * re-check what they found under the owning lock.
+     * The in-use span covering {@code address}, or null. A small span's pages lead to its first
+     * page through their {@code pageInSpan}; a large span has page-table entries of 0 (none are
+     * written for it: its free fast path fails on class 0 anyway), so an address inside one is
+     * found by walking back to the span's first page ({@link HeapArena#largeSpanCovering}), which
+     * only error paths and interior addresses need. Safe without a lock (a racy read may find a
+     * stale span or none); callers re-check what they found under the owning lock.
      */
     Span spanAt(long address) {
         long offset = address - base;
@@ -106,8 +110,14 @@ final class AddressRange {
         if (arena == null || page >= info.length) {
             return null;
         }
-        int first = (int) (page & (HeapArena.PAGES - 1)) - ((info[(int) page] >>> 8) & PageHeap.PAGE_IN_SPAN_MASK);
-        return first < 0 ? null : arena.spans[first];
+        int local = (int) (page & (HeapArena.PAGES - 1));
+        int entry = info[(int) page];
+        if (entry != 0) {
+            int first = local - ((entry >>> 8) & PageHeap.PAGE_IN_SPAN_MASK);
+            return first < 0 ? null : arena.spans[first];
+        }
+        Span span = arena.spans[local];
+        return span != null ? span : arena.largeSpanCovering(local);
     }
 
     // ---------------------------------------------------------------- held bytes and the limit

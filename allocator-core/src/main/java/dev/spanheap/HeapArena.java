@@ -24,7 +24,8 @@ final class HeapArena {
 
     /**
      * The in-use span starting at each page, or null (a free page, or a page inside a span: the
-     * heap's {@code pageInfo} gives its distance to the span's first page).
+     * range's {@code pageInfo} gives a small span's page its distance to the span's first page;
+     * inside a large span, {@link #largeSpanCovering} walks back).
      */
     final Span[] spans = new Span[PAGES];
     /** Length of the free run starting at this page, else 0. */
@@ -41,6 +42,24 @@ final class HeapArena {
         this.base = base;
         this.owner = owner;
         this.firstPage = firstPage;
+    }
+
+    /**
+     * The large span whose pages include arena-local {@code page}, found by walking back to the
+     * span's first page; null when the walk meets a free run's boundary tag first (the page is
+     * free) or a span that ends before the page. Read without the lock by racy lookups.
+     */
+    Span largeSpanCovering(int page) {
+        for (int p = page; p >= 0; p--) {
+            Span span = spans[p];
+            if (span != null) {
+                return p + span.pages > page && span.isLarge() ? span : null;
+            }
+            if (freeRunAtStart[p] != 0 || freeRunAtEnd[p] != 0) {
+                return null;
+            }
+        }
+        return null;
     }
 
     /** Counts the dirty pages among {@code [page, page + count)} (arena-local page numbers). */

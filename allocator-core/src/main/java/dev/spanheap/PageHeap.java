@@ -152,9 +152,7 @@ final class PageHeap {
                 }
                 smallSpans++;
             } else {
-                for (int i = 1; i < pages; i++) {
-                    info[(int) (span.firstPage + i)] = i << 8;
-                }
+                // No page-table entries: a large span's stay 0 (see AddressRange.spanAt).
                 span.requestedBytes = requestedBytes;
                 largeSpans++;
                 largeAllocations++;
@@ -183,7 +181,6 @@ final class PageHeap {
             largeFrees++;
             largeObjectBytes -= span.bytes();
             largeRequestedBytes -= span.requestedBytes;
-            java.util.Arrays.fill(range.pageInfo, (int) span.firstPage, (int) (span.firstPage + span.pages), 0);
             freeSpan(span);
             return true;
         } finally {
@@ -515,7 +512,7 @@ final class PageHeap {
                         if (i > 0 && arena.spans[page + i] != null) {
                             return "page " + (page + i) + " inside span " + span + " has a span entry " + arena.spans[page + i];
                         }
-                        int expected = span.sizeClass | i << 8 | (span.isLarge() ? 0 : span.listShard << LIST_SHARD_SHIFT);
+                        int expected = span.isLarge() ? 0 : span.sizeClass | i << 8 | span.listShard << LIST_SHARD_SHIFT;
                         if (pageInfo[(int) (span.firstPage + i)] != expected) {
                             return "pageInfo of page " + (span.firstPage + i) + " is " + pageInfo[(int) (span.firstPage + i)]
                                     + ", expected " + expected + " for span " + span;

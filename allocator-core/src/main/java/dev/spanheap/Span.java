@@ -88,16 +88,16 @@ final class Span {
         this.previousPartial = null;
         this.nextPartial = null;
         this.inPartialList = false;
-        java.util.Arrays.fill(allocated, 0);
-        if (poisoned != null) {
-            java.util.Arrays.fill(poisoned, 0);
-        }
         if (sizeClass == 0) {
             this.slotSize = pages * SizeClasses.PAGE_SIZE;
             this.capacity = 1;
             this.allocatedSlots = 1;
             this.neverUsedFrom = 0;
         } else {
+            java.util.Arrays.fill(allocated, 0);
+            if (poisoned != null) {
+                java.util.Arrays.fill(poisoned, 0);
+            }
             this.slotSize = SizeClasses.SLOT_SIZE[sizeClass];
             this.capacity = SizeClasses.SLOTS_PER_SPAN[sizeClass];
             this.allocatedSlots = 0;

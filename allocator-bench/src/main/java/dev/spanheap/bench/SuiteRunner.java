@@ -47,7 +47,8 @@ final class SuiteRunner {
     /** Benchmarks that take the {@code allocator} parameter of {@link AllocatorState}. */
     private static final Set<String> PER_ALLOCATOR_CLASSES = Set.of(
             "BatchFreeOrderBenchmark", "MixedSizesBenchmark", "ProducerConsumerBenchmark",
-            "XmallocTestBenchmark", "LarsonBenchmark", "CacheScratchBenchmark");
+            "XmallocTestBenchmark", "LarsonBenchmark", "CacheScratchBenchmark", "ThreadScalingBenchmark",
+            "LargeObjectBenchmark", "VirtualThreadBenchmark");
     private static final String PAIR = "AllocFreePairBenchmark";
     private static final Map<String, String> PAIR_METHOD_OF_ALLOCATOR = Map.of(
             "mimalloc", "mimalloc", "tcmalloc", "tcmalloc", "jemalloc", "jemalloc");
