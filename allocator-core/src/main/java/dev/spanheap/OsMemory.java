@@ -14,8 +14,9 @@ import java.lang.invoke.VarHandle;
  * {@code mem_linux.go}. Every call captures errno, and a failure becomes an exception whose
  * message names the call, its arguments and {@code strerror(errno)}.
  *
- * <p>None of these calls is marked critical: each may block in the kernel (page-table work, a
- * large madvise), and a critical downcall would hold up safepoints meanwhile.
+ * <p>mmap, munmap and madvise are not marked critical: each may block in the kernel (page-table
+ * work, a large madvise), and a critical downcall would hold up safepoints meanwhile. memset is:
+ * it is short (at most one object's bytes) and never blocks.
  */
 final class OsMemory {
 

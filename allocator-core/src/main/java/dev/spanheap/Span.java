@@ -139,6 +139,17 @@ final class Span {
         return (allocated[slot >>> 6] & (1L << slot)) != 0;
     }
 
+    private static final java.lang.invoke.VarHandle BITMAP_WORD = java.lang.invoke.MethodHandles.arrayElementVarHandle(long[].class);
+
+    /**
+     * {@link #isAllocated} without the central-list lock: an opaque (untorn) read of the bitmap
+     * word. False means the slot is back in its span (for a caller that got the address through
+     * a lock after the bit was set, a later clear is the only way to read 0); true proves nothing.
+     */
+    boolean isAllocatedRacy(int slot) {
+        return ((long) BITMAP_WORD.getOpaque(allocated, slot >>> 6) & (1L << slot)) != 0;
+    }
+
     /**
      * Takes the lowest free slot at or after the search hint and marks it allocated; the caller
      * has checked that the span is not full.

@@ -330,10 +330,6 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
             freeDedicated(address, operation);
             return;
         }
-        ThreadCache own = ownCache();
-        if (own != null && freeRemote(own, address)) {
-            return;
-        }
         Span span = spanStartingAt(address, operation);
         if (span.isLarge()) {
             if (!range.arenaAt(address).owner.freeLarge(span, address)) {
@@ -342,18 +338,23 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
             return;
         }
         int slot = span.slotOf(address);
-        CentralList central = centrals.owning(address, span.sizeClass);
         if (checked) {
-            central.freeChecked(address, span, slot);
+            centrals.owning(address, span.sizeClass).freeChecked(address, span, slot);
             return;
         }
-        // Off the fast path anyway: a double free of a slot that is back in its span is caught here.
-        if (!central.isAllocated(address)) {
+        // A slot already back in its span is a double free: seen without the span's lock, since a
+        // legal free was handed its slot through a lock after the bit was set.
+        if (!span.isAllocatedRacy(slot)) {
             throw Errors.doubleFree(operation, address, span);
         }
         ThreadCache cache = registry.cacheForCurrentThread();
         if (cache.owner != null) {
-            pushOrDrain(cache, span.sizeClass, address);
+            // An own cache whose fast path did not take the slot: one of another shard.
+            if (span.listShard != cache.shard) {
+                cache.pushRemote(span.sizeClass, address, centrals);
+            } else {
+                pushOrDrain(cache, span.sizeClass, address);
+            }
             return;
         }
         cache.sharedLock.lock();
@@ -362,30 +363,6 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         } finally {
             cache.sharedLock.unlock();
         }
-    }
-
-    /**
-     * The free of a slot whose span belongs to another shard's lists, by a thread with a cache of
-     * its own: the slot goes to the cache's remote buffer, to be sent home in a batch. Checked from
-     * the page table as the fast path checks (a slot start of an in-use small span); false,
-     * with nothing done, for anything else.
-     */
-    private boolean freeRemote(ThreadCache cache, long address) {
-        long offset = address - base;
-        int[] info = pageInfo;
-        long page = offset >>> SizeClasses.PAGE_SHIFT;
-        if (page >= info.length) {
-            return false;
-        }
-        int entry = info[(int) page];
-        int sizeClass = entry & 0xFF;
-        long inSpan = (offset & SizeClasses.PAGE_MASK) | (long) ((entry >>> 8) & PageHeap.PAGE_IN_SPAN_MASK) << SizeClasses.PAGE_SHIFT;
-        if (inSpan >= SLOT_AREA_END[sizeClass] || !SizeClasses.isSlotMultiple(inSpan, sizeClass)
-                || entry >>> PageHeap.LIST_SHARD_SHIFT == cache.shard) {
-            return false;
-        }
-        cache.pushRemote(sizeClass, address, centrals);
-        return true;
     }
 
     /**

@@ -9,9 +9,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * mcaches. A platform thread gets a cache of its own on its first slow-path visit, bound to the
  * shard with the fewest live threads (so that up to as many threads as shards each have a page
  * heap and central lists to themselves, and threads that come and go reuse the same shards);
- * the cache is reclaimed and flushed when the thread has ended. Virtual
- * threads, and platform threads whose table entry is taken, share a small fixed set of caches,
- * each used under its lock and bound to a shard of its own.
+ * the cache is reclaimed and flushed when the thread has ended. Virtual threads share a small
+ * fixed set of caches, picked by the CPU they run on ({@link CurrentCpu}) so that carrier threads
+ * on different CPUs take different ones, each used under its lock and bound to a shard of its
+ * own; platform threads whose table entry is taken share them too (picked by thread id).
  *
  * <p>Synchronization: {@link #caches} entries are written under {@link #lock} and read without it
  * by their owner only (a stale entry fails the owner check); everything else is guarded by the lock.
@@ -77,7 +78,7 @@ final class ThreadCacheRegistry {
     ThreadCache cacheForCurrentThread() {
         Thread thread = Thread.currentThread();
         if (thread.isVirtual()) {
-            return sharedCaches[(int) (thread.threadId() % sharedCaches.length)];
+            return sharedCaches[CurrentCpu.index() % sharedCaches.length];
         }
         ThreadCache cache = ownCache();
         if (cache != null) {
