@@ -78,7 +78,7 @@ final class CompareCommand implements ToolCommand {
             runner.run(selection);
             Results results = Results.load(directory);
             if (json) {
-                out.println(Json.write(toJson(results, quick)));
+                out.println(ToolJson.write(toJson(results, quick)));
             } else {
                 printTables(results, quick, out);
             }
@@ -103,8 +103,8 @@ final class CompareCommand implements ToolCommand {
                     Map<String, Object> entry = new LinkedHashMap<>();
                     entry.put("allocator", method);
                     entry.put("size", Long.parseLong(size));
-                    entry.put("nsPerOp", row.get().score());
-                    entry.put("ratioToMalloc", malloc == null ? null : row.get().score() / malloc);
+                    entry.put("nsPerOp", ToolJson.finite(row.get().score()));
+                    entry.put("ratioToMalloc", malloc == null ? null : ToolJson.finite(row.get().score() / malloc));
                     pairs.add(entry);
                 }
             }
@@ -126,8 +126,8 @@ final class CompareCommand implements ToolCommand {
             }
             Map<String, Object> entry = new LinkedHashMap<>();
             entry.put("allocator", allocator);
-            entry.put("opsPerMicrosecond", row.get().score());
-            entry.put("ratioToMalloc", malloc == null ? null : row.get().score() / malloc);
+            entry.put("opsPerMicrosecond", ToolJson.finite(row.get().score()));
+            entry.put("ratioToMalloc", malloc == null ? null : ToolJson.finite(row.get().score() / malloc));
             results.memory(workload, allocator, 2).ifPresent(m -> {
                 entry.put("peakRssBytes", m.peakRss());
                 entry.put("peakRssGrowthBytes", m.peakGrowth());

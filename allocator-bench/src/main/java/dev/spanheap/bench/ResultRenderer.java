@@ -361,7 +361,7 @@ final class ResultRenderer {
         if (value instanceof Double d && d == Math.rint(d) && !d.isInfinite()) {
             return Long.toString(d.longValue());
         }
-        String text = value instanceof String s ? s : Json.write(value).replace("\"", "");
+        String text = value instanceof String s ? s : ToolJson.write(value).replace("\"", "");
         return text.replace("|", "\\|");
     }
 
