@@ -35,14 +35,29 @@ final class ResultRenderer {
     static final long LARGEST_SMALL_SIZE = 32768;
 
     private final Results results;
+    private final List<RenderedChart> charts;
+    private final String chartPrefix;
+    private final Set<RenderedChart> placed = new LinkedHashSet<>();
     private final StringBuilder out = new StringBuilder();
 
-    ResultRenderer(Results results) {
+    ResultRenderer(Results results, List<RenderedChart> charts, String chartPrefix) {
         this.results = results;
+        this.charts = List.copyOf(charts);
+        this.chartPrefix = chartPrefix;
     }
 
+    /** The tables alone. */
     static String render(Results results) {
-        return new ResultRenderer(results).renderAll();
+        return render(results, List.of(), "");
+    }
+
+    /**
+     * The tables, each followed by a markdown image link to its charts; {@code chartPrefix} is
+     * the path from the markdown's directory to the charts' (such as {@code charts/}). Charts of
+     * benchmarks without a table of their own come last.
+     */
+    static String render(Results results, List<RenderedChart> charts, String chartPrefix) {
+        return new ResultRenderer(results, charts, chartPrefix).renderAll();
     }
 
     private String renderAll() {
@@ -56,11 +71,13 @@ final class ResultRenderer {
                 "Larson (our port; 5000 blocks of 8-1000 B per set, sets exchanged between threads every 5000 replacements)");
         serverWorkload("xmalloc-test", "XmallocTestBenchmark", "xmallocTest", 2,
                 "xmalloc-test (our port; 1 allocating + 1 freeing thread, 64-byte blocks in batches of 100)");
+        chartsOf(BenchmarkCharts.MEMORY_SECTION);
         producerConsumer();
         scaling("CacheScratchBenchmark", "cache-scratch (our port; passive false sharing, ops/µs, higher is better)",
                 "One operation allocates an 8-byte block, writes each byte 50 times and frees it. Good scaling from 1 to 2 threads means no false sharing between the threads' blocks.");
         garbage();
         others();
+        remainingCharts();
         return out.toString();
     }
 
@@ -119,6 +136,7 @@ final class ResultRenderer {
             }
         }
         line("");
+        chartsOf(BenchmarkCharts.PAIR_CLASS);
         heading("Ratios and targets (allocate + free, one thread)");
         line("SpanHeap's time divided by the baseline's; below 1 is faster. Targets apply up to 32 KiB.");
         line("");
@@ -189,6 +207,7 @@ final class ResultRenderer {
         }
         skippedRows(4);
         line("");
+        chartsOf(className);
     }
 
     private void serverWorkload(String workload, String className, String method, int threads, String title) {
@@ -229,6 +248,7 @@ final class ResultRenderer {
         }
         skippedRows(hasOneThread ? 9 : 8);
         line("");
+        chartsOf(className);
     }
 
     private void producerConsumer() {
@@ -289,7 +309,27 @@ final class ResultRenderer {
         line("");
     }
 
+    private void remainingCharts() {
+        List<RenderedChart> rest = charts.stream().filter(c -> !placed.contains(c)).toList();
+        if (rest.isEmpty()) {
+            return;
+        }
+        heading("Charts of the other benchmarks");
+        rest.forEach(this::chart);
+    }
+
     // ---------------------------------------------------------------- helpers
+
+    /** Links the charts of {@code section} that are not linked yet. */
+    private void chartsOf(String section) {
+        charts.stream().filter(c -> c.section().equals(section) && !placed.contains(c)).toList().forEach(this::chart);
+    }
+
+    private void chart(RenderedChart chart) {
+        placed.add(chart);
+        line("![" + chart.title() + "](" + chartPrefix + chart.file() + ")");
+        line("");
+    }
 
     /** A row per skipped baseline, so a missing allocator is seen, not silently dropped. */
     private void skippedRows(int columns) {
