@@ -35,7 +35,7 @@ final class RenderCommand implements ToolCommand {
     private Path outputFile;
 
     @Option(names = "--charts", paramLabel = "DIR",
-            description = "where to write the charts (default: charts/ beside the --output file, else in the input directory)")
+            description = "where to write the charts (default: charts/ beside --output FILE, else DIR/charts of --input)")
     private Path chartDirectory;
 
     @Option(names = "--no-charts", description = "tables only")
