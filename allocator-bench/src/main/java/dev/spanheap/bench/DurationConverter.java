@@ -6,8 +6,8 @@ import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.TypeConversionException;
 
 /**
- * Reads a positive duration option value: {@code 500ms}, {@code 2s}, {@code 1.5m}, {@code 1h}, or
- * a bare number of seconds.
+ * The picocli converter of duration option values: a positive {@code 500ms}, {@code 2s},
+ * {@code 1.5m}, {@code 1h}, or a bare number of seconds.
  */
 final class DurationConverter implements ITypeConverter<Duration> {
 

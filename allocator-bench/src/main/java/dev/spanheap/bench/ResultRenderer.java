@@ -46,11 +46,6 @@ final class ResultRenderer {
         this.chartPrefix = chartPrefix;
     }
 
-    /** The tables alone. */
-    static String render(Results results) {
-        return render(results, List.of(), "");
-    }
-
     /**
      * The tables, each followed by a markdown image link to its charts; {@code chartPrefix} is
      * the path from the markdown's directory to the charts' (such as {@code charts/}). Charts of

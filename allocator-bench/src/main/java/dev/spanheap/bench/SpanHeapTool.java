@@ -98,6 +98,8 @@ public final class SpanHeapTool {
             line.addSubcommand(name, sub);
         });
         line.addSubcommand("help", new HelpCommand());
+        line.getSubcommands().get("help").getCommandSpec().usageMessage()
+                .header("print a command's help, as 'spanheap <command> --help' does");
         line.setUsageHelpWidth(HELP_WIDTH);
         line.setColorScheme(CommandLine.Help.defaultColorScheme(CommandLine.Help.Ansi.OFF));
         line.setOut(outWriter);

@@ -1,5 +1,6 @@
 package dev.spanheap.bench;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.function.DoubleFunction;
@@ -64,7 +65,7 @@ final class SvgBarChart {
         ChartAxis y = ChartAxis.linearFromZero(max * 1.06);
         double tickWidth = y.ticks.stream().mapToDouble(t -> SvgText.width(yTicks.apply(t), TICK_FONT)).max().orElse(0);
         double left = 44 + tickWidth;
-        List<String> legendTexts = new java.util.ArrayList<>(series);
+        List<String> legendTexts = new ArrayList<>(series);
         if (bases != null) {
             legendTexts.addAll(List.of(BASE_LEGEND, TOP_LEGEND));
         }

@@ -1,5 +1,6 @@
 package dev.spanheap.bench;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.TreeSet;
@@ -122,7 +123,7 @@ final class SvgLineChart {
                 yLabelX, yLabelY, yLabelX, yLabelY, SvgText.escape(yLabel + (y.log ? " (log scale)" : ""))));
 
         // Series (SpanHeap's last, so that they are drawn on top), then the legend beside the plot.
-        List<Integer> drawingOrder = new java.util.ArrayList<>();
+        List<Integer> drawingOrder = new ArrayList<>();
         for (int pass = 0; pass < 2; pass++) {
             for (int i = 0; i < series.size(); i++) {
                 if (series.get(i).emphasised() == (pass == 1)) {

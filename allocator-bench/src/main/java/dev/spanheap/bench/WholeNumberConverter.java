@@ -4,9 +4,9 @@ import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.TypeConversionException;
 
 /**
- * Reads a whole-number option value, allowing {@code _} between digits ({@code 100_000}) as the
- * hand-written parser before picocli did; the option's range is checked by the command
- * ({@link OptionChecks}).
+ * The picocli converter of whole-number option values, which allows {@code _} between digits
+ * ({@code 100_000}) as the tool's parser before picocli did; the option's range is checked by the
+ * command ({@link OptionChecks}).
  */
 final class WholeNumberConverter implements ITypeConverter<Long> {
 
