@@ -302,6 +302,7 @@ final class ResultRenderer {
             line("| " + r.benchmark() + " | " + r.params() + " | " + r.threads() + " | " + scoreWithError(r) + " | " + r.unit() + " |");
         }
         line("");
+        rows.stream().map(Results.Row::className).distinct().forEach(this::chartsOf);
     }
 
     private void remainingCharts() {

@@ -200,6 +200,11 @@ class RenderChartsTest {
         int mixedChart = md.indexOf("](charts/threads-mixedsizes.svg)");
         assertTrue(mixedTable >= 0 && mixedTable < mixedChart, "the mixed chart follows its table:\n" + md);
         assertTrue(md.indexOf("](charts/peak-rss.svg)") > md.indexOf("### xmalloc-test"), "the RSS chart follows the workload tables");
+        int otherTable = md.indexOf("### Other benchmarks in the jar");
+        int scalingChart = md.indexOf("](charts/threads-scaling.svg)");
+        assertTrue(otherTable >= 0 && otherTable < scalingChart && md.indexOf("ScalingBenchmark.scale") < scalingChart,
+                "a benchmark without a table of its own gets its chart after its rows:\n" + md);
+        assertTrue(!md.contains("### Charts of the other benchmarks"), "every chart has its table, none is left for the end:\n" + md);
     }
 
     private static String text(Document svg) {
