@@ -68,6 +68,9 @@ final class StressCommand implements ToolCommand {
     @Option(names = "--checked", description = "use the heap's checked mode (catches every double free and writes after free)")
     private boolean checked;
 
+    @Mixin
+    private HelpOption help;
+
     /** One live block: where, how big, how it was allocated, and the seed of its pattern. */
     private record Block(long address, long size, MemorySegment segment, long pattern) {
     }
@@ -313,9 +316,6 @@ final class StressCommand implements ToolCommand {
     private static String hex(long address) {
         return "0x" + Long.toHexString(address);
     }
-
-    @Mixin
-    private HelpOption help;
 
     @Override
     public int run(PrintStream out, PrintStream err) throws Exception {
