@@ -1,29 +1,26 @@
 package dev.spanheap.bench;
 
 import java.io.PrintStream;
-import java.util.Set;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 
 /** {@code spanheap baselines}: which native allocators this machine can compare against. */
-final class BaselinesCommand implements SpanHeapTool.Command {
+@Command(name = "baselines",
+        header = "list the baseline allocators found on this machine",
+        customSynopsis = "spanheap baselines",
+        description = {
+                "Lists the allocators the benchmarks compare SpanHeap with, and for each one whether it can",
+                "run here (mimalloc and tcmalloc from their Debian packages, jemalloc through LD_PRELOAD)."},
+        descriptionHeading = "%n",
+        optionListHeading = "%nOptions:%n",
+        sortOptions = false)
+final class BaselinesCommand implements ToolCommand {
+
+    @Mixin
+    private HelpOption help;
 
     @Override
-    public String summary() {
-        return "list the baseline allocators found on this machine";
-    }
-
-    @Override
-    public String usage() {
-        return """
-                Usage: spanheap baselines
-
-                Lists the allocators the benchmarks compare SpanHeap with, and for each one whether it can
-                run here (mimalloc and tcmalloc from their Debian packages, jemalloc through LD_PRELOAD).
-                """;
-    }
-
-    @Override
-    public int run(String[] args, PrintStream out, PrintStream err) throws Exception {
-        CommandLine.parse(args, 1, Set.of(), Set.of());
+    public int run(PrintStream out, PrintStream err) {
         out.println("glibc malloc     available (" + Environment.describe().get("glibc") + ")");
         for (String name : new String[] {"mimalloc", "tcmalloc"}) {
             String reason = RawAllocator.skipReason(name);

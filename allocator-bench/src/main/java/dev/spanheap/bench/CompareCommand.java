@@ -11,11 +11,13 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.openjdk.jmh.runner.options.TimeValue;
 import org.openjdk.jmh.runner.options.VerboseMode;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
 
 /**
  * {@code spanheap compare}: a short side-by-side run (about a minute) of SpanHeap against every
@@ -24,7 +26,19 @@ import org.openjdk.jmh.runner.options.VerboseMode;
  * settings, so it is a quick view: the numbers of {@code docs/benchmarks.md} come from the full
  * suite ({@code spanheap bench}).
  */
-final class CompareCommand implements SpanHeapTool.Command {
+@Command(name = "compare",
+        header = "a one-minute side-by-side of SpanHeap and the baselines (ns/op, ratios, RSS)",
+        customSynopsis = "spanheap compare [--json] [--quick] [--keep DIR]",
+        description = {
+                "Runs SpanHeap and every baseline found on this machine (glibc malloc through plain and critical",
+                "downcalls, calloc, mimalloc, tcmalloc, jemalloc, Arena.ofConfined, Netty) on allocate+free of",
+                "64 B and 4 KiB, and on the larson and xmalloc-test workloads with 2 threads, then prints ns/op,",
+                "ratios to glibc malloc, throughput and peak RSS. Takes about a minute. The figures are a quick",
+                "view from very short JMH runs; docs/benchmarks.md has the full suite's."},
+        descriptionHeading = "%n",
+        optionListHeading = "%nOptions:%n",
+        sortOptions = false)
+final class CompareCommand implements ToolCommand {
 
     private static final String NOTE = "quick view: JMH with 1 fork, 1 x 200 ms warm-up, 2 x 200 ms measurement per benchmark;"
             + " for claims use the full suite (spanheap bench, docs/benchmarks.md)";
@@ -33,36 +47,22 @@ final class CompareCommand implements SpanHeapTool.Command {
     private static final List<String> PAIR_METHODS = List.of("spanheapAddress", "spanheapUninitialized", "spanheapAllocate",
             "malloc", "mallocCritical", "calloc", "mimalloc", "tcmalloc", "jemalloc", "arenaConfined", "nettyAdaptive", "nettyPooled");
 
-    @Override
-    public String summary() {
-        return "a one-minute side-by-side of SpanHeap and the baselines (ns/op, ratios, RSS)";
-    }
+    @Option(names = "--json", description = "print the results as JSON instead of tables")
+    private boolean json;
+
+    @Option(names = "--quick", description = "a few seconds: SpanHeap's raw path and malloc at 64 B only (for tests)")
+    private boolean quick;
+
+    @Option(names = "--keep", paramLabel = "DIR",
+            description = "keep the raw JMH results in DIR (default: a temporary directory, deleted)")
+    private Path keep;
+
+    @Mixin
+    private HelpOption help;
 
     @Override
-    public String usage() {
-        return """
-                Usage: spanheap compare [--json] [--quick] [--keep DIR]
-
-                Runs SpanHeap and every baseline found on this machine (glibc malloc through plain and critical
-                downcalls, calloc, mimalloc, tcmalloc, jemalloc, Arena.ofConfined, Netty) on allocate+free of
-                64 B and 4 KiB, and on the larson and xmalloc-test workloads with 2 threads, then prints ns/op,
-                ratios to glibc malloc, throughput and peak RSS. Takes about a minute. The figures are a quick
-                view from very short JMH runs; docs/benchmarks.md has the full suite's.
-
-                Options:
-                  --json       print the results as JSON instead of tables
-                  --quick      a few seconds: SpanHeap's raw path and malloc at 64 B only (for tests)
-                  --keep DIR   keep the raw JMH results in DIR (default: a temporary directory, deleted)
-                """;
-    }
-
-    @Override
-    public int run(String[] args, PrintStream out, PrintStream err) throws Exception {
-        CommandLine line = CommandLine.parse(args, 1, Set.of("json", "quick"), Set.of("keep"));
-        boolean quick = line.flag("quick");
-        boolean json = line.flag("json");
-        String keep = line.value("keep", null);
-        Path directory = keep != null ? Path.of(keep) : Files.createTempDirectory("spanheap-compare");
+    public int run(PrintStream out, PrintStream err) throws Exception {
+        Path directory = keep != null ? keep : Files.createTempDirectory("spanheap-compare");
         try {
             SuiteRunner.Settings settings = quick
                     ? new SuiteRunner.Settings(1, 1, TimeValue.milliseconds(50), 1, TimeValue.milliseconds(100), false)
@@ -78,7 +78,7 @@ final class CompareCommand implements SpanHeapTool.Command {
             runner.run(selection);
             Results results = Results.load(directory);
             if (json) {
-                out.println(Json.write(toJson(results, quick)));
+                out.println(ToolJson.write(toJson(results, quick)));
             } else {
                 printTables(results, quick, out);
             }
@@ -103,8 +103,8 @@ final class CompareCommand implements SpanHeapTool.Command {
                     Map<String, Object> entry = new LinkedHashMap<>();
                     entry.put("allocator", method);
                     entry.put("size", Long.parseLong(size));
-                    entry.put("nsPerOp", row.get().score());
-                    entry.put("ratioToMalloc", malloc == null ? null : row.get().score() / malloc);
+                    entry.put("nsPerOp", ToolJson.finite(row.get().score()));
+                    entry.put("ratioToMalloc", malloc == null ? null : ToolJson.finite(row.get().score() / malloc));
                     pairs.add(entry);
                 }
             }
@@ -126,8 +126,8 @@ final class CompareCommand implements SpanHeapTool.Command {
             }
             Map<String, Object> entry = new LinkedHashMap<>();
             entry.put("allocator", allocator);
-            entry.put("opsPerMicrosecond", row.get().score());
-            entry.put("ratioToMalloc", malloc == null ? null : row.get().score() / malloc);
+            entry.put("opsPerMicrosecond", ToolJson.finite(row.get().score()));
+            entry.put("ratioToMalloc", malloc == null ? null : ToolJson.finite(row.get().score() / malloc));
             results.memory(workload, allocator, 2).ifPresent(m -> {
                 entry.put("peakRssBytes", m.peakRss());
                 entry.put("peakRssGrowthBytes", m.peakGrowth());

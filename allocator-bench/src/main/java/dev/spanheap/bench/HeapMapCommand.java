@@ -6,47 +6,58 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
-import java.util.Set;
 import java.util.SplittableRandom;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * {@code spanheap heapmap}: runs a workload that fragments the heap (many blocks of mixed sizes,
  * most of them freed at random) and writes {@link SpanHeap#heapMap} as an SVG picture.
  */
-final class HeapMapCommand implements SpanHeapTool.Command {
+@Command(name = "heapmap",
+        header = "fragment a heap with a mixed workload and write its heap map (SVG)",
+        customSynopsis = "spanheap heapmap [--out FILE] [--objects N] [--keep FRACTION] [--seed SEED]",
+        description = {
+                "Allocates N blocks (sizes from a realistic mix of 8 B to 256 KiB, plus some large objects of up to",
+                "2 MiB), frees all but a random FRACTION of them, which leaves spans partly used and free runs",
+                "scattered between live pages, then writes the heap map: every arena's pages coloured by state."},
+        descriptionHeading = "%n",
+        optionListHeading = "%nOptions:%n",
+        sortOptions = false)
+final class HeapMapCommand implements ToolCommand {
+
+    @Spec
+    private CommandSpec spec;
+
+    @Option(names = "--out", paramLabel = "FILE", defaultValue = "heapmap.svg",
+            description = "where to write the SVG (default ${DEFAULT-VALUE})")
+    private Path file;
+
+    @Option(names = "--objects", paramLabel = "N", defaultValue = "100000", converter = WholeNumberConverter.class,
+            description = "blocks to allocate (default ${DEFAULT-VALUE})")
+    private long objectCount;
+
+    @Option(names = "--keep", paramLabel = "FRACTION", defaultValue = "0.3",
+            description = "share of blocks kept alive, 0 to 1 (default ${DEFAULT-VALUE})")
+    private double keepFraction;
+
+    @Option(names = "--seed", paramLabel = "SEED", defaultValue = "1", converter = WholeNumberConverter.class,
+            description = "random seed (default ${DEFAULT-VALUE})")
+    private long seed;
+
+    @Mixin
+    private HelpOption help;
 
     @Override
-    public String summary() {
-        return "fragment a heap with a mixed workload and write its heap map (SVG)";
-    }
-
-    @Override
-    public String usage() {
-        return """
-                Usage: spanheap heapmap [--out FILE] [--objects N] [--keep FRACTION] [--seed SEED]
-
-                Allocates N blocks (sizes from a realistic mix of 8 B to 256 KiB, plus some large objects of up to
-                2 MiB), frees all but a random FRACTION of them, which leaves spans partly used and free runs
-                scattered between live pages, then writes the heap map: every arena's pages coloured by state.
-
-                Options:
-                  --out FILE          where to write the SVG (default heapmap.svg)
-                  --objects N         blocks to allocate (default 100000)
-                  --keep FRACTION     share of blocks kept alive, 0 to 1 (default 0.3)
-                  --seed SEED         random seed (default 1)
-                """;
-    }
-
-    @Override
-    public int run(String[] args, PrintStream out, PrintStream err) throws Exception {
-        CommandLine line = CommandLine.parse(args, 1, Set.of(), Set.of("out", "objects", "keep", "seed"));
-        Path file = Path.of(line.value("out", "heapmap.svg"));
-        int objects = line.intValue("objects", 100_000, 1, 50_000_000);
-        double keep = line.doubleValue("keep", 0.3, 0, 1);
-        long seed = line.longValue("seed", 1);
+    public int run(PrintStream out, PrintStream err) throws Exception {
+        int objects = OptionChecks.between(spec, "--objects", objectCount, 1, 50_000_000);
+        double keep = OptionChecks.between(spec, "--keep", keepFraction, 0, 1);
         Path parent = file.toAbsolutePath().getParent();
         if (parent != null && !Files.isDirectory(parent)) {
-            throw new CommandLine.UsageException("--out: directory " + parent + " does not exist");
+            throw OptionChecks.usageError(spec, "--out: directory " + parent + " does not exist");
         }
 
         try (SpanHeap heap = SpanHeap.create()) {

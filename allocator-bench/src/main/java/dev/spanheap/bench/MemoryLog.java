@@ -51,7 +51,7 @@ public final class MemoryLog {
         line.put("heldBytesBeforeFree", heldBeforeFree);
         line.put("heldBytesAfterFree", heldAfterFree);
         try {
-            Files.writeString(Path.of(file), Json.write(line) + "\n", StandardCharsets.UTF_8,
+            Files.writeString(Path.of(file), ToolJson.write(line) + "\n", StandardCharsets.UTF_8,
                     StandardOpenOption.CREATE, StandardOpenOption.APPEND);
         } catch (IOException e) {
             throw new IllegalStateException("cannot append to memory log " + file + ": " + e.getMessage(), e);

@@ -35,14 +35,24 @@ final class ResultRenderer {
     static final long LARGEST_SMALL_SIZE = 32768;
 
     private final Results results;
+    private final List<RenderedChart> charts;
+    private final String chartPrefix;
+    private final Set<RenderedChart> placed = new LinkedHashSet<>();
     private final StringBuilder out = new StringBuilder();
 
-    ResultRenderer(Results results) {
+    ResultRenderer(Results results, List<RenderedChart> charts, String chartPrefix) {
         this.results = results;
+        this.charts = List.copyOf(charts);
+        this.chartPrefix = chartPrefix;
     }
 
-    static String render(Results results) {
-        return new ResultRenderer(results).renderAll();
+    /**
+     * The tables, each followed by a markdown image link to its charts; {@code chartPrefix} is
+     * the path from the markdown's directory to the charts' (such as {@code charts/}). Charts of
+     * benchmarks without a table of their own come last.
+     */
+    static String render(Results results, List<RenderedChart> charts, String chartPrefix) {
+        return new ResultRenderer(results, charts, chartPrefix).renderAll();
     }
 
     private String renderAll() {
@@ -56,11 +66,13 @@ final class ResultRenderer {
                 "Larson (our port; 5000 blocks of 8-1000 B per set, sets exchanged between threads every 5000 replacements)");
         serverWorkload("xmalloc-test", "XmallocTestBenchmark", "xmallocTest", 2,
                 "xmalloc-test (our port; 1 allocating + 1 freeing thread, 64-byte blocks in batches of 100)");
+        chartsOf(BenchmarkCharts.MEMORY_SECTION);
         producerConsumer();
         scaling("CacheScratchBenchmark", "cache-scratch (our port; passive false sharing, ops/µs, higher is better)",
                 "One operation allocates an 8-byte block, writes each byte 50 times and frees it. Good scaling from 1 to 2 threads means no false sharing between the threads' blocks.");
         garbage();
         others();
+        remainingCharts();
         return out.toString();
     }
 
@@ -119,6 +131,7 @@ final class ResultRenderer {
             }
         }
         line("");
+        chartsOf(BenchmarkCharts.PAIR_CLASS);
         heading("Ratios and targets (allocate + free, one thread)");
         line("SpanHeap's time divided by the baseline's; below 1 is faster. Targets apply up to 32 KiB.");
         line("");
@@ -189,6 +202,7 @@ final class ResultRenderer {
         }
         skippedRows(4);
         line("");
+        chartsOf(className);
     }
 
     private void serverWorkload(String workload, String className, String method, int threads, String title) {
@@ -229,6 +243,7 @@ final class ResultRenderer {
         }
         skippedRows(hasOneThread ? 9 : 8);
         line("");
+        chartsOf(className);
     }
 
     private void producerConsumer() {
@@ -287,9 +302,30 @@ final class ResultRenderer {
             line("| " + r.benchmark() + " | " + r.params() + " | " + r.threads() + " | " + scoreWithError(r) + " | " + r.unit() + " |");
         }
         line("");
+        rows.stream().map(Results.Row::className).distinct().forEach(this::chartsOf);
+    }
+
+    private void remainingCharts() {
+        List<RenderedChart> rest = charts.stream().filter(c -> !placed.contains(c)).toList();
+        if (rest.isEmpty()) {
+            return;
+        }
+        heading("Charts of the other benchmarks");
+        rest.forEach(this::chart);
     }
 
     // ---------------------------------------------------------------- helpers
+
+    /** Links the charts of {@code section} that are not linked yet. */
+    private void chartsOf(String section) {
+        charts.stream().filter(c -> c.section().equals(section) && !placed.contains(c)).toList().forEach(this::chart);
+    }
+
+    private void chart(RenderedChart chart) {
+        placed.add(chart);
+        line("![" + chart.title() + "](" + chartPrefix + chart.file() + ")");
+        line("");
+    }
 
     /** A row per skipped baseline, so a missing allocator is seen, not silently dropped. */
     private void skippedRows(int columns) {
@@ -361,7 +397,7 @@ final class ResultRenderer {
         if (value instanceof Double d && d == Math.rint(d) && !d.isInfinite()) {
             return Long.toString(d.longValue());
         }
-        String text = value instanceof String s ? s : Json.write(value).replace("\"", "");
+        String text = value instanceof String s ? s : ToolJson.write(value).replace("\"", "");
         return text.replace("|", "\\|");
     }
 

@@ -1,5 +1,7 @@
 package dev.spanheap.bench;
 
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -47,7 +49,6 @@ final class Results {
     final Map<String, Object> environment = new LinkedHashMap<>();
 
     /** Reads every {@code jmh-*.json}, {@code memory.jsonl} and {@code environment.json} in {@code directory}. */
-    @SuppressWarnings("unchecked")
     static Results load(Path directory) throws IOException {
         if (!Files.isDirectory(directory)) {
             throw new IOException("no results directory " + directory);
@@ -66,51 +67,44 @@ final class Results {
             if (text.isEmpty()) {
                 continue;
             }
-            for (Object item : (List<Object>) Json.parse(text)) {
-                results.rows.add(row((Map<String, Object>) item, source));
+            JsonNode items = ToolJson.MAPPER.readTree(text);
+            if (!items.isArray()) {
+                throw new IOException(file + " is not a JMH result file (a JSON array of results)");
+            }
+            for (JsonNode item : items) {
+                results.rows.add(row(item, source));
             }
         }
         Path memoryLog = directory.resolve("memory.jsonl");
         if (Files.exists(memoryLog)) {
             for (String line : Files.readAllLines(memoryLog)) {
                 if (!line.isBlank()) {
-                    Map<String, Object> m = (Map<String, Object>) Json.parse(line);
-                    results.memory.add(new Memory((String) m.get("workload"), (String) m.get("allocator"),
-                            number(m, "threads").intValue(), number(m, "startRssBytes").longValue(),
-                            number(m, "peakRssBytes").longValue(), number(m, "finalRssBytes").longValue(),
-                            number(m, "liveBytesAtEnd").longValue(), number(m, "heldBytesBeforeFree").longValue(),
-                            number(m, "heldBytesAfterFree").longValue()));
+                    JsonNode m = ToolJson.MAPPER.readTree(line);
+                    results.memory.add(new Memory(m.path("workload").asText(), m.path("allocator").asText(),
+                            m.path("threads").asInt(), m.path("startRssBytes").asLong(),
+                            m.path("peakRssBytes").asLong(), m.path("finalRssBytes").asLong(),
+                            m.path("liveBytesAtEnd").asLong(), m.path("heldBytesBeforeFree").asLong(),
+                            m.path("heldBytesAfterFree").asLong()));
                 }
             }
         }
         Path environment = directory.resolve("environment.json");
         if (Files.exists(environment)) {
-            results.environment.putAll((Map<String, Object>) Json.parse(Files.readString(environment)));
+            results.environment.putAll(ToolJson.MAPPER.readValue(Files.readString(environment),
+                    new TypeReference<LinkedHashMap<String, Object>>() { }));
         }
         return results;
     }
 
-    @SuppressWarnings("unchecked")
-    private static Row row(Map<String, Object> item, String source) {
-        String benchmark = SuiteRunner.simpleName((String) item.get("benchmark"));
+    private static Row row(JsonNode item, String source) {
+        String benchmark = SuiteRunner.simpleName(item.path("benchmark").asText());
         Map<String, String> params = new LinkedHashMap<>();
-        Object rawParams = item.get("params");
-        if (rawParams instanceof Map<?, ?> map) {
-            map.forEach((k, v) -> params.put(String.valueOf(k), String.valueOf(v)));
-        }
-        Map<String, Object> primary = (Map<String, Object>) item.get("primaryMetric");
+        item.path("params").properties().forEach(e -> params.put(e.getKey(), e.getValue().asText()));
+        JsonNode primary = item.path("primaryMetric");
         Map<String, Double> secondary = new LinkedHashMap<>();
-        Object rawSecondary = item.get("secondaryMetrics");
-        if (rawSecondary instanceof Map<?, ?> map) {
-            map.forEach((k, v) -> secondary.put(String.valueOf(k), number((Map<String, Object>) v, "score")));
-        }
-        return new Row(benchmark, params, number(item, "threads").intValue(), number(primary, "score"),
-                number(primary, "scoreError"), (String) primary.get("scoreUnit"), secondary, source);
-    }
-
-    private static Double number(Map<String, Object> map, String key) {
-        Object value = map.get(key);
-        return value instanceof Double d ? d : Double.NaN;
+        item.path("secondaryMetrics").properties().forEach(e -> secondary.put(e.getKey(), ToolJson.number(e.getValue().get("score"))));
+        return new Row(benchmark, params, item.path("threads").asInt(), ToolJson.number(primary.get("score")),
+                ToolJson.number(primary.get("scoreError")), primary.path("scoreUnit").asText(), secondary, source);
     }
 
     /** The score of the first row of {@code benchmark} whose parameters include all of {@code params}. */

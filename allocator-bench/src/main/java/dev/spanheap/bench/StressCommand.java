@@ -10,10 +10,14 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicReference;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * {@code spanheap stress}: several threads allocate, write a pattern, pass blocks to each other,
@@ -22,7 +26,19 @@ import java.util.concurrent.atomic.AtomicReference;
  * the heap must account for every byte: no live objects, no double frees. Exit code 0 only if all
  * of that holds.
  */
-final class StressCommand implements SpanHeapTool.Command {
+@Command(name = "stress",
+        header = "a concurrency stress run with pattern verification; exit 0 only if all verified",
+        customSynopsis = "spanheap stress [--duration TIME] [--threads N] [--max-live-mib MIB] [--seed SEED] [--checked]",
+        description = {
+                "Threads allocate blocks of mixed sizes (8 B to 1 MiB) through allocateAddress, allocateUninitialized",
+                "and allocate, fill each with a pattern derived from a per-block seed, hand some to other threads to",
+                "free, reallocate some, and verify every block before freeing it (zeroing allocations are checked to",
+                "be zero first). A progress line shows ops/s, live bytes and RSS. At the end every block is freed and",
+                "the heap's statistics must show no live object and no double free. Exit code 0 only if all verified."},
+        descriptionHeading = "%n",
+        optionListHeading = "%nOptions:%n",
+        sortOptions = false)
+final class StressCommand implements ToolCommand {
 
     /** Blocks up to this size are checked in full; larger ones on their first and last 4 KiB. */
     private static final int FULL_CHECK_LIMIT = 64 << 10;
@@ -30,30 +46,30 @@ final class StressCommand implements SpanHeapTool.Command {
     private static final long WORD_STEP = 0x9E3779B97F4A7C15L;
     private static final int BLOCKS_PER_THREAD = 4096;
 
-    @Override
-    public String summary() {
-        return "a concurrency stress run with pattern verification; exit 0 only if all verified";
-    }
+    @Spec
+    private CommandSpec spec;
 
-    @Override
-    public String usage() {
-        return """
-                Usage: spanheap stress [--duration TIME] [--threads N] [--max-live-mib MIB] [--seed SEED] [--checked]
+    @Option(names = "--duration", paramLabel = "TIME", defaultValue = "10s", converter = DurationConverter.class,
+            description = "how long to run, e.g. 2s, 30s, 5m (default ${DEFAULT-VALUE})")
+    private Duration duration;
 
-                Threads allocate blocks of mixed sizes (8 B to 1 MiB) through allocateAddress, allocateUninitialized
-                and allocate, fill each with a pattern derived from a per-block seed, hand some to other threads to
-                free, reallocate some, and verify every block before freeing it (zeroing allocations are checked to
-                be zero first). A progress line shows ops/s, live bytes and RSS. At the end every block is freed and
-                the heap's statistics must show no live object and no double free. Exit code 0 only if all verified.
+    @Option(names = "--threads", paramLabel = "N", defaultValue = "4", converter = WholeNumberConverter.class,
+            description = "worker threads (default ${DEFAULT-VALUE})")
+    private long threadCount;
 
-                Options:
-                  --duration TIME     how long to run, e.g. 2s, 30s, 5m (default 10s)
-                  --threads N         worker threads (default 4)
-                  --max-live-mib MIB  bound on live bytes over all threads (default 64)
-                  --seed SEED         random seed (default: time-based; printed, so a run can be replayed)
-                  --checked           use the heap's checked mode (catches every double free and writes after free)
-                """;
-    }
+    @Option(names = "--max-live-mib", paramLabel = "MIB", defaultValue = "64", converter = WholeNumberConverter.class,
+            description = "bound on live bytes over all threads (default ${DEFAULT-VALUE})")
+    private long maxLiveMibOption;
+
+    @Option(names = "--seed", paramLabel = "SEED", converter = WholeNumberConverter.class,
+            description = "random seed (default: time-based; printed, so a run can be replayed)")
+    private Long seedOption;
+
+    @Option(names = "--checked", description = "use the heap's checked mode (catches every double free and writes after free)")
+    private boolean checked;
+
+    @Mixin
+    private HelpOption help;
 
     /** One live block: where, how big, how it was allocated, and the seed of its pattern. */
     private record Block(long address, long size, MemorySegment segment, long pattern) {
@@ -302,13 +318,10 @@ final class StressCommand implements SpanHeapTool.Command {
     }
 
     @Override
-    public int run(String[] args, PrintStream out, PrintStream err) throws Exception {
-        CommandLine line = CommandLine.parse(args, 1, Set.of("checked"), Set.of("duration", "threads", "max-live-mib", "seed"));
-        Duration duration = line.durationValue("duration", Duration.ofSeconds(10));
-        int threads = line.intValue("threads", 4, 1, 256);
-        int maxLiveMib = line.intValue("max-live-mib", 64, 1, 1 << 20);
-        long seed = line.longValue("seed", System.nanoTime());
-        boolean checked = line.flag("checked");
+    public int run(PrintStream out, PrintStream err) throws Exception {
+        int threads = OptionChecks.between(spec, "--threads", threadCount, 1, 256);
+        int maxLiveMib = OptionChecks.between(spec, "--max-live-mib", maxLiveMibOption, 1, 1 << 20);
+        long seed = seedOption != null ? seedOption : System.nanoTime();
 
         out.printf(Locale.ROOT, "spanheap stress: %d threads, %s, live bytes up to %d MiB, seed %d%s%n",
                 threads, format(duration), maxLiveMib, seed, checked ? ", checked mode" : "");

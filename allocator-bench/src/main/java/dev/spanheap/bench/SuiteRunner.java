@@ -182,7 +182,7 @@ final class SuiteRunner {
         environment.put("settings", describe(settings));
         environment.put("selection", selection.pattern());
         Path environmentFile = outputDirectory.resolve("environment.json");
-        Files.writeString(environmentFile, Json.write(environment) + "\n");
+        Files.writeString(environmentFile, ToolJson.write(environment) + "\n");
         written.add(environmentFile);
         skipped.forEach((name, reason) -> log.println("baseline " + name + ": " + reason));
 

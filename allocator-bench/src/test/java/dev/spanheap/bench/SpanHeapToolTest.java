@@ -2,17 +2,16 @@ package dev.spanheap.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertInstanceOf;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -93,24 +92,34 @@ class SpanHeapToolTest {
     }
 
     @Test
-    @SuppressWarnings("unchecked")
-    void compareJsonParsesAndHasTheRawPathAndMalloc() {
+    void compareJsonParsesAndHasTheRawPathAndMalloc() throws Exception {
         Outcome outcome = run("compare", "--quick", "--json");
         assertEquals(0, outcome.exitCode(), outcome.err());
-        Object parsed = Json.parse(outcome.out().trim());
-        Map<String, Object> root = assertInstanceOf(Map.class, parsed);
-        assertNotNull(root.get("note"));
-        List<Object> pairs = assertInstanceOf(List.class, root.get("allocFree"));
+        // A plain ObjectMapper: the output must be strict JSON (no NaN), readable by any program.
+        JsonNode root = new ObjectMapper().readTree(outcome.out().trim());
+        assertTrue(root.isObject(), "a JSON object: " + outcome.out());
+        assertTrue(root.path("note").isTextual() && !root.path("note").asText().isEmpty(), "a note: " + root);
+        assertTrue(root.path("environment").path("jdk").isTextual(), "the environment names the JDK: " + root.path("environment"));
+        JsonNode pairs = root.path("allocFree");
+        assertTrue(pairs.isArray() && !pairs.isEmpty(), "allocFree is a non-empty array: " + root);
         boolean sawSpanHeap = false;
         boolean sawMalloc = false;
-        for (Object item : pairs) {
-            Map<String, Object> pair = (Map<String, Object>) item;
-            double ns = (Double) pair.get("nsPerOp");
+        for (JsonNode pair : pairs) {
+            assertTrue(pair.path("nsPerOp").isNumber(), "nsPerOp is a number: " + pair);
+            double ns = pair.path("nsPerOp").asDouble();
             assertTrue(ns > 0 && ns < 1e6, "a sane ns/op: " + pair);
-            sawSpanHeap |= pair.get("allocator").equals("spanheapAddress");
-            sawMalloc |= pair.get("allocator").equals("malloc");
+            assertEquals(64, pair.path("size").asLong(), "--quick measures 64 B only: " + pair);
+            assertTrue(pair.path("ratioToMalloc").isNumber(), "malloc was measured, so every pair has a ratio: " + pair);
+            String allocator = pair.path("allocator").asText();
+            sawSpanHeap |= allocator.equals("spanheapAddress");
+            sawMalloc |= allocator.equals("malloc");
+            if (allocator.equals("malloc")) {
+                assertEquals(1.0, pair.path("ratioToMalloc").asDouble(), 1e-9, "malloc's ratio to itself");
+            }
         }
         assertTrue(sawSpanHeap && sawMalloc, "both measured: " + pairs);
+        assertTrue(root.path("larson").isArray() && root.path("xmallocTest").isArray(), "the workload lists are there: " + root);
+        assertTrue(root.path("skipped").isObject(), "skipped baselines are an object: " + root.path("skipped"));
         assertFalse(outcome.out().contains("WARNING"), "no warnings on standard output");
     }
 }
