@@ -1,23 +1,50 @@
 package dev.spanheap;
 
+import java.util.function.LongPredicate;
+
 /**
  * One page heap's free page runs: boundary tags in each arena (a run's length at its first and
- * last page) and an ordered index of {@code length << 40 | firstPage} keys; the page allocator of
- * Go's {@code mheap.pages}, with a tree instead of Go's bitmap. See {@code package-info.java}.
+ * last page), per-length lists of the short runs, and an ordered tree of the long ones; the page
+ * allocator of Go's {@code mheap.pages}, with TCMalloc's classic split instead of Go's radix
+ * bitmap. See {@code package-info.java}.
  *
- * <p>An allocation takes the shortest run that fits, the lowest-addressed among equals
- * (address-ordered best fit, one tree descent, no scan); a run that is inserted merges at once with
- * free neighbours, so no two runs ever touch. Runs never cross arena boundaries.
+ * <p><b>Best fit.</b> An allocation takes the shortest run that fits. A run shorter than
+ * {@link #SHORT_RUN_LIMIT} pages sits on the list for its length (intrusive, through the arena's
+ * {@link HeapArena#runNext}/{@link HeapArena#runPrevious} at its first page), and a two-word
+ * bitmap says which lengths have a run: a request for fewer pages finds the shortest non-empty
+ * length that fits with one mask and one count of trailing zeros, and takes that list's head, in
+ * O(1) (the most recently freed run of that length, likely still in cache). Longer runs, and
+ * requests no short run fits, use a {@link LongTreeSet} of {@code length << 40 | firstPage}: the
+ * shortest long run, the lowest-addressed among equals, in one descent. A run that is inserted
+ * merges at once with free neighbours, so no two runs ever touch. Runs never cross arenas.
  *
  * <p>Synchronization: guarded by the owning {@link PageHeap}'s lock, like the tags in its arenas.
  */
 final class FreeRunIndex {
 
     static final long NONE = LongTreeSet.NONE;
+    /** Runs shorter than this many pages (1 MiB) are kept on per-length lists. */
+    static final int SHORT_RUN_LIMIT = 128;
     private static final int KEY_PAGE_BITS = 40;
     private static final long KEY_PAGE_MASK = (1L << KEY_PAGE_BITS) - 1;
+    private static final long NO_RUN = -1;
 
-    private final LongTreeSet runs = new LongTreeSet();
+    private final AddressRange range;
+    private final LongTreeSet longRuns = new LongTreeSet();
+    /** First page (heap-global) of the head run of each short length, or {@link #NO_RUN}. */
+    private final long[] shortHeads = new long[SHORT_RUN_LIMIT];
+    /** Bit {@code n} set: the list of runs of {@code n} pages is not empty. */
+    private final long[] shortLengths = new long[SHORT_RUN_LIMIT / 64];
+    private int shortRunCount;
+
+    FreeRunIndex(AddressRange range) {
+        this.range = range;
+        java.util.Arrays.fill(shortHeads, NO_RUN);
+    }
+
+    static long key(long firstPage, int length) {
+        return (long) length << KEY_PAGE_BITS | firstPage;
+    }
 
     static long start(long key) {
         return key & KEY_PAGE_MASK;
@@ -27,9 +54,19 @@ final class FreeRunIndex {
         return (int) (key >>> KEY_PAGE_BITS);
     }
 
-    /** The key of the shortest, then lowest, run of at least {@code pages} pages, or {@link #NONE}. */
+    /** The key of the shortest run of at least {@code pages} pages, or {@link #NONE}. */
     long bestFit(long pages) {
-        return runs.ceiling(pages << KEY_PAGE_BITS);
+        if (pages < SHORT_RUN_LIMIT) {
+            int n = (int) pages;
+            for (int word = n >>> 6; word < shortLengths.length; word++) {
+                long fits = shortLengths[word] & (word == n >>> 6 ? -1L << n : -1L);
+                if (fits != 0) {
+                    int length = (word << 6) + Long.numberOfTrailingZeros(fits);
+                    return key(shortHeads[length], length);
+                }
+            }
+        }
+        return longRuns.ceiling(key(0, (int) Math.max(pages, SHORT_RUN_LIMIT)));
     }
 
     /** Records a free run at arena-local {@code [start, start + length)}; it must touch no other run. */
@@ -37,15 +74,49 @@ final class FreeRunIndex {
         arena.freeRunAtStart[start] = length;
         arena.freeRunAtEnd[start + length - 1] = length;
         arena.freeRunSince[start] = since;
-        runs.add((long) length << KEY_PAGE_BITS | (arena.firstPage + start));
+        long page = arena.firstPage + start;
+        if (length >= SHORT_RUN_LIMIT) {
+            longRuns.add(key(page, length));
+            return;
+        }
+        long next = shortHeads[length];
+        arena.runNext[start] = next;
+        arena.runPrevious[start] = NO_RUN;
+        if (next != NO_RUN) {
+            HeapArena nextArena = range.arenaOfPage(next);
+            nextArena.runPrevious[(int) (next - nextArena.firstPage)] = page;
+        }
+        shortHeads[length] = page;
+        shortLengths[length >>> 6] |= 1L << length;
+        shortRunCount++;
     }
 
     /** Forgets the free run at arena-local {@code start} of {@code length} pages. */
     void remove(HeapArena arena, int start, int length) {
         arena.freeRunAtStart[start] = 0;
         arena.freeRunAtEnd[start + length - 1] = 0;
-        boolean removed = runs.remove((long) length << KEY_PAGE_BITS | (arena.firstPage + start));
-        assert removed : "free run " + start + "+" + length + " missing from the index";
+        if (length >= SHORT_RUN_LIMIT) {
+            boolean removed = longRuns.remove(key(arena.firstPage + start, length));
+            assert removed : "free run " + start + "+" + length + " missing from the index";
+            return;
+        }
+        long previous = arena.runPrevious[start];
+        long next = arena.runNext[start];
+        if (previous == NO_RUN) {
+            assert shortHeads[length] == arena.firstPage + start : "free run " + start + "+" + length + " is not its list's head";
+            shortHeads[length] = next;
+            if (next == NO_RUN) {
+                shortLengths[length >>> 6] &= ~(1L << length);
+            }
+        } else {
+            HeapArena previousArena = range.arenaOfPage(previous);
+            previousArena.runNext[(int) (previous - previousArena.firstPage)] = next;
+        }
+        if (next != NO_RUN) {
+            HeapArena nextArena = range.arenaOfPage(next);
+            nextArena.runPrevious[(int) (next - nextArena.firstPage)] = previous;
+        }
+        shortRunCount--;
     }
 
     /** Inserts a free run, first merging it with free neighbours so that no two runs touch. */
@@ -69,34 +140,85 @@ final class FreeRunIndex {
         insert(arena, start, length, since);
     }
 
+    /** Whether the run at arena-local {@code start} of {@code length} pages is indexed (a walk of its list: for checks). */
     boolean contains(HeapArena arena, int start, int length) {
-        return runs.contains((long) length << KEY_PAGE_BITS | (arena.firstPage + start));
+        long page = arena.firstPage + start;
+        if (length >= SHORT_RUN_LIMIT) {
+            return longRuns.contains(key(page, length));
+        }
+        for (long p = shortHeads[length]; p != NO_RUN; ) {
+            if (p == page) {
+                return true;
+            }
+            HeapArena a = range.arenaOfPage(p);
+            p = a.runNext[(int) (p - a.firstPage)];
+        }
+        return false;
     }
 
-    /** Keys from the shortest run up ({@link #NONE} past the end). */
-    long first() {
-        return runs.first();
-    }
-
-    long higher(long key) {
-        return runs.higher(key);
-    }
-
-    /** Keys from the longest run down ({@link #NONE} past the end). */
-    long last() {
-        return runs.last();
-    }
-
-    long lower(long key) {
-        return runs.lower(key);
+    /**
+     * Offers every run's key to {@code visitor}, longest first (the long runs in descending order,
+     * then each short length's list), until it returns false. The visitor must not change the index.
+     */
+    void visitLongestFirst(LongPredicate visitor) {
+        for (long key = longRuns.last(); key != NONE; key = longRuns.lower(key)) {
+            if (!visitor.test(key)) {
+                return;
+            }
+        }
+        for (int length = SHORT_RUN_LIMIT - 1; length > 0; length--) {
+            for (long p = shortHeads[length]; p != NO_RUN; ) {
+                if (!visitor.test(key(p, length))) {
+                    return;
+                }
+                HeapArena a = range.arenaOfPage(p);
+                p = a.runNext[(int) (p - a.firstPage)];
+            }
+        }
     }
 
     /** Length in pages of the longest free run, 0 if none. */
     long longestPages() {
-        return runs.isEmpty() ? 0 : length(runs.last());
+        if (!longRuns.isEmpty()) {
+            return length(longRuns.last());
+        }
+        for (int word = shortLengths.length - 1; word >= 0; word--) {
+            if (shortLengths[word] != 0) {
+                return (word << 6) + 63 - Long.numberOfLeadingZeros(shortLengths[word]);
+            }
+        }
+        return 0;
     }
 
     int count() {
-        return runs.size();
+        return longRuns.size() + shortRunCount;
+    }
+
+    /** Checks the short lists' links and the length bitmap against the lists; null if all agree. */
+    String verify() {
+        int counted = 0;
+        for (int length = 1; length < SHORT_RUN_LIMIT; length++) {
+            boolean listed = shortHeads[length] != NO_RUN;
+            if (listed != ((shortLengths[length >>> 6] & (1L << length)) != 0)) {
+                return "free runs of " + length + " pages: list " + (listed ? "has runs" : "is empty") + " but the bitmap disagrees";
+            }
+            long previous = NO_RUN;
+            for (long p = shortHeads[length]; p != NO_RUN; ) {
+                HeapArena a = range.arenaOfPage(p);
+                int local = (int) (p - a.firstPage);
+                if (a.runPrevious[local] != previous) {
+                    return "free run at page " + p + " links back to " + a.runPrevious[local] + ", not " + previous;
+                }
+                if (a.freeRunAtStart[local] != length) {
+                    return "free run at page " + p + " is on the " + length + "-page list but is " + a.freeRunAtStart[local] + " pages";
+                }
+                if (++counted > shortRunCount) {
+                    return "short free-run lists hold more runs than the " + shortRunCount + " counted (a cycle?)";
+                }
+                previous = p;
+                p = a.runNext[local];
+            }
+        }
+        return counted == shortRunCount ? null : "short free-run lists hold " + counted + " runs, " + shortRunCount + " counted";
     }
 }

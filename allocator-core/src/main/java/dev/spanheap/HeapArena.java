@@ -32,6 +32,12 @@ final class HeapArena {
     final int[] freeRunAtStart = new int[PAGES];
     /** Length of the free run ending at this page, else 0. */
     final int[] freeRunAtEnd = new int[PAGES];
+    /**
+     * For a free run shorter than {@link FreeRunIndex#SHORT_RUN_LIMIT} starting at this page: the
+     * first pages (heap-global) of the next and previous runs on its length's list, or -1.
+     */
+    final long[] runNext = new long[PAGES];
+    final long[] runPrevious = new long[PAGES];
     /** When the free run starting at this page was freed (System.nanoTime), for the scavenger. */
     final long[] freeRunSince = new long[PAGES];
     /** One bit per page: 1 = may hold non-zero bytes (used since it was mapped or last released). */

@@ -47,7 +47,7 @@ final class PageHeap {
     final int index;
     private final AddressRange range;
     private final boolean checked;
-    private final FreeRunIndex freeRuns = new FreeRunIndex();
+    private final FreeRunIndex freeRuns;
     /** Freed spans, for reuse. Guarded by the lock. */
     private final Span[] spanPool = new Span[SPAN_POOL_CAPACITY];
     private int spanPoolSize;
@@ -88,6 +88,7 @@ final class PageHeap {
         this.index = index;
         this.range = range;
         this.checked = checked;
+        this.freeRuns = new FreeRunIndex(range);
     }
 
     /**
@@ -319,14 +320,15 @@ final class PageHeap {
      */
     long releaseAllFree(long keepRunStart) {
         assert lock.isHeldByCurrentThread();
-        long released = 0;
-        for (long key = freeRuns.first(); key != FreeRunIndex.NONE; key = freeRuns.higher(key)) {
+        long[] released = {0};
+        freeRuns.visitLongestFirst(key -> {
             long runStart = FreeRunIndex.start(key);
             if (runStart != keepRunStart) {
-                released += releaseRun(runStart, FreeRunIndex.length(key));
+                released[0] += releaseRun(runStart, FreeRunIndex.length(key));
             }
-        }
-        return released;
+            return true;
+        });
+        return released[0];
     }
 
     /** {@link #releaseAllFree} of every run, then a wait for the scavenger's release in flight, if any. */
@@ -368,16 +370,18 @@ final class PageHeap {
                 if (dirtyFreePages << SizeClasses.PAGE_SHIFT <= retainBytes) {
                     return released;
                 }
-                long chosen = FreeRunIndex.NONE;
-                for (long key = freeRuns.last(); key != FreeRunIndex.NONE && chosen == FreeRunIndex.NONE;
-                        key = freeRuns.lower(key)) {
+                long[] found = {FreeRunIndex.NONE};
+                freeRuns.visitLongestFirst(key -> {
                     long start = FreeRunIndex.start(key);
                     HeapArena a = range.arenaOfPage(start);
                     int local = (int) (start - a.firstPage);
                     if (now - a.freeRunSince[local] >= minIdleNanos && a.countDirty(local, FreeRunIndex.length(key)) > 0) {
-                        chosen = key;
+                        found[0] = key;
+                        return false;
                     }
-                }
+                    return true;
+                });
+                long chosen = found[0];
                 if (chosen == FreeRunIndex.NONE) {
                     return released;
                 }
@@ -565,6 +569,10 @@ final class PageHeap {
         }
         if (owned != arenasOwned) {
             return "page heap " + index + " owns " + owned + " arenas, counts " + arenasOwned;
+        }
+        String indexProblem = freeRuns.verify();
+        if (indexProblem != null) {
+            return "page heap " + index + ": " + indexProblem;
         }
         if (runs != freeRuns.count()) {
             return "page heap " + index + ": free-run index holds " + freeRuns.count() + " runs, arenas hold " + runs;

@@ -90,7 +90,7 @@ class PageHeapTest {
     }
 
     @Test
-    void bestFitTakesTheShortestRunThatFitsThenTheLowestAddress() {
+    void bestFitTakesTheShortestRunThatFits() {
         PageHeap heap = newHeap();
         List<Span> spans = new ArrayList<>();
         for (int i = 0; i < 12; i++) {
@@ -106,11 +106,32 @@ class PageHeapTest {
         }
         assertValid(heap);
         Span three = heap.allocateLarge(3 * 8192, 3, 1);
-        assertEquals(hole2, three.start, "shortest fitting run, lowest address first");
+        assertEquals(hole6, three.start, "the shortest fitting run; among short runs of one length the last freed");
         Span four = heap.allocateLarge(4 * 8192, 4, 1);
-        assertEquals(hole6, four.start);
+        assertEquals(hole2, four.start, "the other 4-page hole, not the 1-page rest of the first");
         Span eight = heap.allocateLarge(8 * 8192, 8, 1);
         assertEquals(hole8, eight.start, "the 9-page hole, not the arena's tail");
+        Span one = heap.allocateLarge(8192, 1, 1);
+        assertTrue(one.start == hole6 + 3 * 8192 || one.start == hole8 + 8 * 8192, "a 1-page rest, not the tail: " + one);
+        assertValid(heap);
+    }
+
+    @Test
+    void longRunsOfEqualLengthAreTakenLowestAddressFirst() {
+        PageHeap heap = newHeap();
+        int length = FreeRunIndex.SHORT_RUN_LIMIT + 10;
+        List<Span> spans = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            spans.add(heap.allocateLarge((long) (i % 2 == 0 ? length : 1) * 8192, i % 2 == 0 ? length : 1, 1));
+        }
+        long low = spans.get(2).start;
+        long high = spans.get(4).start;
+        assertTrue(free(heap, spans.get(4)));
+        assertTrue(free(heap, spans.get(2)));
+        Span taken = heap.allocateLarge((long) length * 8192, length, 1);
+        assertEquals(low, taken.start);
+        Span next = heap.allocateLarge((long) length * 8192, length, 1);
+        assertEquals(high, next.start);
         assertValid(heap);
     }
 

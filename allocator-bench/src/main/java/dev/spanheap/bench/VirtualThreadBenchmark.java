@@ -35,18 +35,21 @@ public class VirtualThreadBenchmark {
     static final int TOTAL_LIVE_BLOCKS = 16_000;
     static final int OPERATIONS = 1_000_000;
 
+    /** The size table, drawn once per fork; each thread starts reading it at its own offset. */
+    private static final int[] SIZES = SizeDistribution.tableTo2MiB(8000);
+
     /** One thread's share: allocate its live blocks, replace random ones, free them all. */
     private static void work(RawAllocator allocator, int seed, int liveBlocks, int operations) {
-        int[] sizes = SizeDistribution.tableTo2MiB(seed);
+        int offset = seed * 7919;
         long[] addresses = new long[liveBlocks];
         for (int i = 0; i < liveBlocks; i++) {
-            addresses[i] = allocator.allocate(sizes[i]);
+            addresses[i] = allocator.allocate(SIZES[(offset + i) & SizeDistribution.TABLE_MASK]);
         }
         java.util.SplittableRandom random = new java.util.SplittableRandom(seed);
         for (int op = 0; op < operations; op++) {
             int victim = random.nextInt(liveBlocks);
             allocator.free(addresses[victim]);
-            long address = allocator.allocate(sizes[op & SizeDistribution.TABLE_MASK]);
+            long address = allocator.allocate(SIZES[(offset + liveBlocks + op) & SizeDistribution.TABLE_MASK]);
             AllocatorState.touch(address, op);
             addresses[victim] = address;
         }
