@@ -56,6 +56,14 @@ final class AddressRange {
      */
     java.util.function.Consumer<int[]> pageInfoReplaced = info -> { };
 
+    /**
+     * A coarse clock for the scavenger's idle test, refreshed by each scavenger pass (and when an
+     * arena is mapped): freeing a span stamps its run with this instead of calling
+     * System.nanoTime on every free (a clock read per span freed). A run therefore looks idle for up to one pass
+     * period longer than it has been. Written and read racily; only a heuristic depends on it.
+     */
+    private volatile long coarseNanos = System.nanoTime();
+
     private final ReentrantLock growLock = new ReentrantLock();
     /** Every page heap of the range, in lock order; set once before first use. */
     private PageHeap[] pageHeaps = new PageHeap[0];
@@ -118,6 +126,16 @@ final class AddressRange {
         }
         Span span = arena.spans[local];
         return span != null ? span : arena.largeSpanCovering(local);
+    }
+
+    /** The coarse clock (see {@link #coarseNanos}). */
+    long coarseNanos() {
+        return coarseNanos;
+    }
+
+    /** Sets the coarse clock to now: called at the start of each scavenger pass. */
+    void refreshCoarseClock() {
+        coarseNanos = System.nanoTime();
     }
 
     // ---------------------------------------------------------------- held bytes and the limit
@@ -183,6 +201,7 @@ final class AddressRange {
                 growPageInfo(Math.min(Math.max(neededPages, pageInfo.length * 2), maxArenas * HeapArena.PAGES));
             }
             HeapArena arena = new HeapArena(index, arenaBase, (long) index * HeapArena.PAGES, owner);
+            refreshCoarseClock();
             arenas[index] = arena;
             arenaCount = index + 1;
             arenaReservations++;

@@ -15,8 +15,10 @@ import java.util.function.LongPredicate;
  * length that fits with one mask and one count of trailing zeros, and takes that list's head, in
  * O(1) (the most recently freed run of that length, likely still in cache). Longer runs, and
  * requests no short run fits, use a {@link LongTreeSet} of {@code length << 40 | firstPage}: the
- * shortest long run, the lowest-addressed among equals, in one descent. A run that is inserted
- * merges at once with free neighbours, so no two runs ever touch. Runs never cross arenas.
+ * shortest long run, the lowest-addressed among equals, in one descent; one long run (the spare,
+ * see {@link #spareLongRun}) is kept beside the tree so that carving span after span from the
+ * rest of an arena, and merging them back, costs no tree work. A run that is inserted merges at
+ * once with free neighbours, so no two runs ever touch. Runs never cross arenas.
  *
  * <p>Synchronization: guarded by the owning {@link PageHeap}'s lock, like the tags in its arenas.
  */
@@ -31,6 +33,13 @@ final class FreeRunIndex {
 
     private final AddressRange range;
     private final LongTreeSet longRuns = new LongTreeSet();
+    /**
+     * One long run kept out of the tree (dlmalloc's "top", Go's current chunk): usually the rest
+     * of the newest arena, which span after span is carved from and merged back into. Taking it,
+     * and putting its rest back, are then O(1) instead of a tree removal and insertion each.
+     * Its key, or {@link #NONE}.
+     */
+    private long spareLongRun = NONE;
     /** First page (heap-global) of the head run of each short length, or {@link #NO_RUN}. */
     private final long[] shortHeads = new long[SHORT_RUN_LIMIT];
     /** Bit {@code n} set: the list of runs of {@code n} pages is not empty. */
@@ -66,7 +75,12 @@ final class FreeRunIndex {
                 }
             }
         }
-        return longRuns.ceiling(key(0, (int) Math.max(pages, SHORT_RUN_LIMIT)));
+        long fromTree = longRuns.ceiling(key(0, (int) Math.max(pages, SHORT_RUN_LIMIT)));
+        if (spareLongRun == NONE || length(spareLongRun) < pages) {
+            return fromTree;
+        }
+        // The shorter of the two, then the lower address, as if the spare were in the tree.
+        return fromTree == NONE || Long.compareUnsigned(spareLongRun, fromTree) < 0 ? spareLongRun : fromTree;
     }
 
     /** Records a free run at arena-local {@code [start, start + length)}; it must touch no other run. */
@@ -76,7 +90,11 @@ final class FreeRunIndex {
         arena.freeRunSince[start] = since;
         long page = arena.firstPage + start;
         if (length >= SHORT_RUN_LIMIT) {
-            longRuns.add(key(page, length));
+            if (spareLongRun == NONE) {
+                spareLongRun = key(page, length);
+            } else {
+                longRuns.add(key(page, length));
+            }
             return;
         }
         long next = shortHeads[length];
@@ -96,8 +114,13 @@ final class FreeRunIndex {
         arena.freeRunAtStart[start] = 0;
         arena.freeRunAtEnd[start + length - 1] = 0;
         if (length >= SHORT_RUN_LIMIT) {
-            boolean removed = longRuns.remove(key(arena.firstPage + start, length));
-            assert removed : "free run " + start + "+" + length + " missing from the index";
+            long key = key(arena.firstPage + start, length);
+            if (key == spareLongRun) {
+                spareLongRun = NONE;
+            } else {
+                boolean removed = longRuns.remove(key);
+                assert removed : "free run " + start + "+" + length + " missing from the index";
+            }
             return;
         }
         long previous = arena.runPrevious[start];
@@ -144,7 +167,7 @@ final class FreeRunIndex {
     boolean contains(HeapArena arena, int start, int length) {
         long page = arena.firstPage + start;
         if (length >= SHORT_RUN_LIMIT) {
-            return longRuns.contains(key(page, length));
+            return key(page, length) == spareLongRun || longRuns.contains(key(page, length));
         }
         for (long p = shortHeads[length]; p != NO_RUN; ) {
             if (p == page) {
@@ -161,10 +184,20 @@ final class FreeRunIndex {
      * then each short length's list), until it returns false. The visitor must not change the index.
      */
     void visitLongestFirst(LongPredicate visitor) {
+        boolean spareVisited = spareLongRun == NONE;
         for (long key = longRuns.last(); key != NONE; key = longRuns.lower(key)) {
+            if (!spareVisited && Long.compareUnsigned(spareLongRun, key) > 0) {
+                spareVisited = true;
+                if (!visitor.test(spareLongRun)) {
+                    return;
+                }
+            }
             if (!visitor.test(key)) {
                 return;
             }
+        }
+        if (!spareVisited && !visitor.test(spareLongRun)) {
+            return;
         }
         for (int length = SHORT_RUN_LIMIT - 1; length > 0; length--) {
             for (long p = shortHeads[length]; p != NO_RUN; ) {
@@ -179,8 +212,8 @@ final class FreeRunIndex {
 
     /** Length in pages of the longest free run, 0 if none. */
     long longestPages() {
-        if (!longRuns.isEmpty()) {
-            return length(longRuns.last());
+        if (!longRuns.isEmpty() || spareLongRun != NONE) {
+            return Math.max(longRuns.isEmpty() ? 0 : length(longRuns.last()), spareLongRun == NONE ? 0 : length(spareLongRun));
         }
         for (int word = shortLengths.length - 1; word >= 0; word--) {
             if (shortLengths[word] != 0) {
@@ -191,7 +224,7 @@ final class FreeRunIndex {
     }
 
     int count() {
-        return longRuns.size() + shortRunCount;
+        return longRuns.size() + shortRunCount + (spareLongRun == NONE ? 0 : 1);
     }
 
     /** Checks the short lists' links and the length bitmap against the lists; null if all agree. */

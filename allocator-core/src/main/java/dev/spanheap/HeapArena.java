@@ -38,7 +38,7 @@ final class HeapArena {
      */
     final long[] runNext = new long[PAGES];
     final long[] runPrevious = new long[PAGES];
-    /** When the free run starting at this page was freed (System.nanoTime), for the scavenger. */
+    /** When the free run starting at this page was freed ({@link AddressRange#coarseNanos()}), for the scavenger. */
     final long[] freeRunSince = new long[PAGES];
     /** One bit per page: 1 = may hold non-zero bytes (used since it was mapped or last released). */
     final long[] dirty = new long[PAGES / 64];

@@ -292,7 +292,7 @@ final class PageHeap {
         }
         arenasOwned++;
         freePages += HeapArena.PAGES;
-        freeRuns.insert(arena, 0, HeapArena.PAGES, System.nanoTime());
+        freeRuns.insert(arena, 0, HeapArena.PAGES, range.coarseNanos());
         return true;
     }
 
@@ -305,7 +305,7 @@ final class PageHeap {
         pagesInSpans -= span.pages;
         freePages += span.pages;
         dirtyFreePages += span.pages;
-        freeRuns.coalesceAndInsert(arena, local, span.pages, System.nanoTime());
+        freeRuns.coalesceAndInsert(arena, local, span.pages, range.coarseNanos());
         if (spanPoolSize < SPAN_POOL_CAPACITY) {
             spanPool[spanPoolSize++] = span;
         }

@@ -7,7 +7,8 @@ import java.util.concurrent.locks.LockSupport;
  * background scavenger. Every {@link #PERIOD_NANOS} it runs {@link #passOnce()}: reclaims the
  * caches of ended threads and, when free pages that may be resident exceed
  * {@link SpanHeapConfig#scavengerRetainRatio()} of the memory in use, releases free runs idle for
- * at least {@link SpanHeapConfig#scavengerDelay()}, longest first, with MADV_DONTNEED, each page
+ * at least {@link SpanHeapConfig#scavengerDelay()} (measured from the pass before the free, see
+ * {@link AddressRange#coarseNanos()}), longest first, with MADV_DONTNEED, each page
  * heap keeping its share of the retained memory in proportion to what it has in use. With
  * {@code maxHeapBytes} set it also keeps held memory under 95% of the limit, and once above that
  * goal it releases free runs without waiting for them to go idle. With the scavenger disabled
@@ -89,6 +90,7 @@ final class Scavenger implements Runnable {
     /** One pass of the policy described in the class comment; returns the bytes released. */
     long passOnce() {
         synchronized (passLock) {
+            heap.addressRange().refreshCoarseClock();
             heap.reclaimDeadCaches();
             CentralLists centrals = heap.centralLists();
             // Spare empty spans serve slot traffic between caches and central lists; once that
