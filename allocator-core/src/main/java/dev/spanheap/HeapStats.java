@@ -9,7 +9,8 @@ import java.util.List;
  * compare it with a full recount).
  *
  * <p>Byte figures, from the largest to the smallest:
- * {@code reservedBytes >= heldBytes >= spanBytes >= allocatedBytes}; memory held from the OS is
+ * {@code reservedBytes >= heldBytes >= spanBytes + dedicatedBytes >= allocatedBytes} (dedicated
+ * mappings count in {@code allocatedBytes} but lie outside every span); memory held from the OS is
  * {@code heldBytes = spanBytes + retainedFreeBytes + dedicatedBytes}.
  *
  * @param liveObjects             objects allocated and not yet freed (small, large and dedicated)
@@ -115,5 +116,214 @@ public record HeapStats(
      */
     public double externalFragmentation() {
         return freePageBytes == 0 ? 0 : 1.0 - (double) largestFreeRunBytes / freePageBytes;
+    }
+
+    /**
+     * Fills a {@link HeapStats} by name: {@link HeapStatsCollector} sets each figure where it
+     * reads it, instead of passing every figure by position. Package-private.
+     */
+    static final class Builder {
+        private long liveObjects;
+        private long allocatedBytes;
+        private long reservedBytes;
+        private int arenas;
+        private long heldBytes;
+        private long maxHeapBytes;
+        private long spanBytes;
+        private long freePageBytes;
+        private long retainedFreeBytes;
+        private long releasedBytes;
+        private long releasedBytesTotal;
+        private long residentEstimateBytes;
+        private long cachedBytes;
+        private long freeSlotBytes;
+        private long largestFreeRunBytes;
+        private long freeRuns;
+        private long smallSpans;
+        private long largeObjects;
+        private long largeObjectBytes;
+        private long largeRequestedBytes;
+        private long dedicatedObjects;
+        private long dedicatedBytes;
+        private long totalAllocations;
+        private long totalFrees;
+        private long allocationsFromCache;
+        private long allocationsFromCentral;
+        private long allocationsFromNewSpan;
+        private long allocationsFromPageHeap;
+        private long arenaReservations;
+        private long threadCaches;
+        private long doubleFreesDetected;
+        private List<SizeClassStats> sizeClasses = List.of();
+        private StackStats stack;
+
+        Builder liveObjects(long value) {
+            this.liveObjects = value;
+            return this;
+        }
+
+        Builder allocatedBytes(long value) {
+            this.allocatedBytes = value;
+            return this;
+        }
+
+        Builder reservedBytes(long value) {
+            this.reservedBytes = value;
+            return this;
+        }
+
+        Builder arenas(int value) {
+            this.arenas = value;
+            return this;
+        }
+
+        Builder heldBytes(long value) {
+            this.heldBytes = value;
+            return this;
+        }
+
+        Builder maxHeapBytes(long value) {
+            this.maxHeapBytes = value;
+            return this;
+        }
+
+        Builder spanBytes(long value) {
+            this.spanBytes = value;
+            return this;
+        }
+
+        Builder freePageBytes(long value) {
+            this.freePageBytes = value;
+            return this;
+        }
+
+        Builder retainedFreeBytes(long value) {
+            this.retainedFreeBytes = value;
+            return this;
+        }
+
+        Builder releasedBytes(long value) {
+            this.releasedBytes = value;
+            return this;
+        }
+
+        Builder releasedBytesTotal(long value) {
+            this.releasedBytesTotal = value;
+            return this;
+        }
+
+        Builder residentEstimateBytes(long value) {
+            this.residentEstimateBytes = value;
+            return this;
+        }
+
+        Builder cachedBytes(long value) {
+            this.cachedBytes = value;
+            return this;
+        }
+
+        Builder freeSlotBytes(long value) {
+            this.freeSlotBytes = value;
+            return this;
+        }
+
+        Builder largestFreeRunBytes(long value) {
+            this.largestFreeRunBytes = value;
+            return this;
+        }
+
+        Builder freeRuns(long value) {
+            this.freeRuns = value;
+            return this;
+        }
+
+        Builder smallSpans(long value) {
+            this.smallSpans = value;
+            return this;
+        }
+
+        Builder largeObjects(long value) {
+            this.largeObjects = value;
+            return this;
+        }
+
+        Builder largeObjectBytes(long value) {
+            this.largeObjectBytes = value;
+            return this;
+        }
+
+        Builder largeRequestedBytes(long value) {
+            this.largeRequestedBytes = value;
+            return this;
+        }
+
+        Builder dedicatedObjects(long value) {
+            this.dedicatedObjects = value;
+            return this;
+        }
+
+        Builder dedicatedBytes(long value) {
+            this.dedicatedBytes = value;
+            return this;
+        }
+
+        Builder totalAllocations(long value) {
+            this.totalAllocations = value;
+            return this;
+        }
+
+        Builder totalFrees(long value) {
+            this.totalFrees = value;
+            return this;
+        }
+
+        Builder allocationsFromCache(long value) {
+            this.allocationsFromCache = value;
+            return this;
+        }
+
+        Builder allocationsFromCentral(long value) {
+            this.allocationsFromCentral = value;
+            return this;
+        }
+
+        Builder allocationsFromNewSpan(long value) {
+            this.allocationsFromNewSpan = value;
+            return this;
+        }
+
+        Builder allocationsFromPageHeap(long value) {
+            this.allocationsFromPageHeap = value;
+            return this;
+        }
+
+        Builder arenaReservations(long value) {
+            this.arenaReservations = value;
+            return this;
+        }
+
+        Builder threadCaches(long value) {
+            this.threadCaches = value;
+            return this;
+        }
+
+        Builder doubleFreesDetected(long value) {
+            this.doubleFreesDetected = value;
+            return this;
+        }
+
+        Builder sizeClasses(List<SizeClassStats> value) {
+            this.sizeClasses = value;
+            return this;
+        }
+
+        Builder stack(StackStats value) {
+            this.stack = value;
+            return this;
+        }
+
+        HeapStats build() {
+            return new HeapStats(liveObjects, allocatedBytes, reservedBytes, arenas, heldBytes, maxHeapBytes, spanBytes, freePageBytes, retainedFreeBytes, releasedBytes, releasedBytesTotal, residentEstimateBytes, cachedBytes, freeSlotBytes, largestFreeRunBytes, freeRuns, smallSpans, largeObjects, largeObjectBytes, largeRequestedBytes, dedicatedObjects, dedicatedBytes, totalAllocations, totalFrees, allocationsFromCache, allocationsFromCentral, allocationsFromNewSpan, allocationsFromPageHeap, arenaReservations, threadCaches, doubleFreesDetected, sizeClasses, stack);
+        }
     }
 }

@@ -75,39 +75,40 @@ final class HeapStatsCollector {
         long retained = dirtyFreePages << SizeClasses.PAGE_SHIFT;
         long spanBytes = pagesInSpans << SizeClasses.PAGE_SHIFT;
         long held = spanBytes + retained + dedicated.mappedBytes();
-        return new HeapStats(
-                liveSmall + largeSpans + dedicated.objects(),
-                liveSmallBytes + largeBytes + dedicated.mappedBytes(),
-                (arenas << HeapArena.SHIFT) + dedicated.mappedBytes(),
-                (int) arenas,
-                held,
-                range.maxHeapBytes,
-                spanBytes,
-                freePageBytes,
-                retained,
-                freePageBytes - retained,
-                released,
-                held,
-                cachedBytes,
-                freeSlotBytes,
-                longestRun << SizeClasses.PAGE_SHIFT,
-                freeRuns,
-                smallSpans,
-                largeSpans,
-                largeBytes,
-                largeRequested,
-                dedicated.objects(),
-                dedicated.mappedBytes(),
-                smallAllocations + largeAllocations + dedicated.allocations(),
-                smallFrees + largeFrees + dedicated.frees(),
-                smallAllocations - fromCentral - fromNewSpan,
-                fromCentral,
-                fromNewSpan,
-                largeAllocations,
-                range.arenaReservations(),
-                caches.caches(),
-                doubleFrees,
-                classes,
-                heap.threadStacks().stats());
+        return new HeapStats.Builder()
+                .liveObjects(liveSmall + largeSpans + dedicated.objects())
+                .allocatedBytes(liveSmallBytes + largeBytes + dedicated.mappedBytes())
+                .reservedBytes((arenas << HeapArena.SHIFT) + dedicated.mappedBytes())
+                .arenas((int) arenas)
+                .heldBytes(held)
+                .maxHeapBytes(range.maxHeapBytes)
+                .spanBytes(spanBytes)
+                .freePageBytes(freePageBytes)
+                .retainedFreeBytes(retained)
+                .releasedBytes(freePageBytes - retained)
+                .releasedBytesTotal(released)
+                .residentEstimateBytes(held)
+                .cachedBytes(cachedBytes)
+                .freeSlotBytes(freeSlotBytes)
+                .largestFreeRunBytes(longestRun << SizeClasses.PAGE_SHIFT)
+                .freeRuns(freeRuns)
+                .smallSpans(smallSpans)
+                .largeObjects(largeSpans)
+                .largeObjectBytes(largeBytes)
+                .largeRequestedBytes(largeRequested)
+                .dedicatedObjects(dedicated.objects())
+                .dedicatedBytes(dedicated.mappedBytes())
+                .totalAllocations(smallAllocations + largeAllocations + dedicated.allocations())
+                .totalFrees(smallFrees + largeFrees + dedicated.frees())
+                .allocationsFromCache(smallAllocations - fromCentral - fromNewSpan)
+                .allocationsFromCentral(fromCentral)
+                .allocationsFromNewSpan(fromNewSpan)
+                .allocationsFromPageHeap(largeAllocations)
+                .arenaReservations(range.arenaReservations())
+                .threadCaches(caches.caches())
+                .doubleFreesDetected(doubleFrees)
+                .sizeClasses(classes)
+                .stack(heap.threadStacks().stats())
+                .build();
     }
 }
