@@ -133,7 +133,8 @@ class StackArenaContractTest {
             MemorySegment segment = arena.allocate(64);
             segment.set(ValueLayout.JAVA_INT, 0, 7);
             assertTrue(segment.isAccessibleBy(Thread.currentThread()));
-            List<Class<?>> thrown = new ArrayList<>();
+            // Both probes run at once and add to it: a synchronized list, or an add is lost.
+            List<Class<?>> thrown = java.util.Collections.synchronizedList(new ArrayList<>());
             AtomicReference<Boolean> accessible = new AtomicReference<>();
             Runnable probe = () -> {
                 accessible.set(segment.isAccessibleBy(Thread.currentThread()));
