@@ -33,12 +33,12 @@ final class HeapReport {
 
     static void render(SpanHeapConfig config, HeapStats stats, HeapPageSnapshot snapshot, StringBuilder out) {
         line(out, "=== SpanHeap \"%s\" statistics ===", config.name());
-        line(out, "config: maxHeapBytes %s, %s mode, scavenger %s, address space %s",
+        line(out, "config: maxHeapBytes %s, %s mode, scavenger %s, address space %s, %d shards",
                 config.maxHeapBytes() == Long.MAX_VALUE ? "none" : bytes(config.maxHeapBytes()),
                 config.checked() ? "checked" : "default",
                 config.scavengerEnabled() ? "on (retains " + percent(config.scavengerRetainRatio()) + " over in-use, releases after "
                         + config.scavengerDelay().toMillis() + " ms idle)" : "off",
-                bytes(config.addressSpaceBytes()));
+                bytes(config.addressSpaceBytes()), config.shards());
 
         long smallSpanBytes = 0;
         long smallLiveBytes = 0;
