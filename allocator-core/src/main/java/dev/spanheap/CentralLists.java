@@ -49,12 +49,15 @@ final class CentralLists {
     }
 
     /**
-     * The shard whose lists hold {@code address}'s span: read racily from the span, which is stable
-     * for a legal address; for a bad one (no span) the arena's shard, whose list then rejects it.
+     * The shard whose lists hold {@code address}'s span: from its page-table entry (one load),
+     * which a small span's pages carry; for an address that is not in a small span (a double free
+     * that slipped past a cache), the arena's shard, whose list then rejects it.
      */
     private int shardOf(long address) {
-        Span span = range.spanAt(address);
-        return span != null ? span.listShard : range.arenaAt(address).owner.index;
+        long page = (address - range.base) >>> SizeClasses.PAGE_SHIFT;
+        int[] info = range.pageInfo;
+        int entry = page < info.length ? info[(int) page] : 0;
+        return (entry & 0xFF) != 0 ? entry >>> PageHeap.LIST_SHARD_SHIFT : range.arenaAt(address).owner.index;
     }
 
     /** Gives {@code count} slots of class {@code c} from {@code addresses[offset ..]} back to their shards' lists. */
@@ -65,25 +68,6 @@ final class CentralLists {
             int shard = shardOf(addresses[runStart] & ~1L);
             int runEnd = runStart + 1;
             while (runEnd < end && shardOf(addresses[runEnd] & ~1L) == shard) {
-                runEnd++;
-            }
-            lists[shard][c].giveBack(addresses, runStart, runEnd - runStart);
-            runStart = runEnd;
-        }
-    }
-
-    /**
-     * Gives back {@code count} slots from {@code addresses[0 ..]}, of the classes in
-     * {@code classes[0 ..]} (a thread cache's remote buffer): one lock per run of slots of one
-     * class and shard.
-     */
-    void giveBackMixed(long[] addresses, int[] classes, int count) {
-        int runStart = 0;
-        while (runStart < count) {
-            int c = classes[runStart];
-            int shard = shardOf(addresses[runStart] & ~1L);
-            int runEnd = runStart + 1;
-            while (runEnd < count && classes[runEnd] == c && shardOf(addresses[runEnd] & ~1L) == shard) {
                 runEnd++;
             }
             lists[shard][c].giveBack(addresses, runStart, runEnd - runStart);

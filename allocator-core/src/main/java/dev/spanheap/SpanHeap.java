@@ -48,10 +48,19 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
 
     /** {@code SLOT_AREA_END[c]}: bytes of a class-c span covered by slots; a slot starts below it. */
     private static final long[] SLOT_AREA_END = new long[SizeClasses.CLASS_COUNT];
+    /** Bytes of a cache line, the unit two threads' writes can falsely share. */
+    private static final int CACHE_LINE = 64;
+    /**
+     * {@code SHARES_CACHE_LINES[c]}: a class-c slot may share a cache line with a neighbouring
+     * slot (its size is not a multiple of 64; spans start on page boundaries, so other slots fill
+     * whole lines). Only such slots, freed by a thread of another shard, must go home.
+     */
+    private static final boolean[] SHARES_CACHE_LINES = new boolean[SizeClasses.CLASS_COUNT];
 
     static {
         for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
             SLOT_AREA_END[c] = (long) SizeClasses.SLOT_SIZE[c] * SizeClasses.SLOTS_PER_SPAN[c];
+            SHARES_CACHE_LINES[c] = SizeClasses.SLOT_SIZE[c] % CACHE_LINE != 0;
         }
     }
 
@@ -320,8 +329,33 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
                 }
                 return;
             }
+            if (freeRemote(cache, offset, entry ^ cache.shardTag, address)) {
+                return;
+            }
         }
         freeSlow(address, "free");
+    }
+
+    /**
+     * The free of a slot of another shard by a thread with its own cache, checked from the page
+     * table as the fast path checks (a slot start of a small span): a slot that may share a cache
+     * line with its neighbours goes to the remote buffer, to go home (reused here, it would put
+     * this thread's writes on a line the other shard's thread may be writing); a slot that fills
+     * whole lines is pushed on this cache as a slot of its own shard would be (it goes home when
+     * the stack drains). False, with nothing done, for anything else (which takes the slow path).
+     */
+    private boolean freeRemote(ThreadCache cache, long offset, int entry, long address) {
+        int sizeClass = entry & 0xFF;
+        long inSpan = (offset & SizeClasses.PAGE_MASK) | (long) ((entry >>> 8) & PageHeap.PAGE_IN_SPAN_MASK) << SizeClasses.PAGE_SHIFT;
+        if (inSpan >= SLOT_AREA_END[sizeClass] || !SizeClasses.isSlotMultiple(inSpan, sizeClass)) {
+            return false;
+        }
+        if (SHARES_CACHE_LINES[sizeClass]) {
+            cache.pushRemote(sizeClass, address, centrals);
+        } else {
+            pushOrDrain(cache, sizeClass, address);
+        }
+        return true;
     }
 
     private void freeSlow(long address, String operation) {
@@ -349,8 +383,8 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         }
         ThreadCache cache = registry.cacheForCurrentThread();
         if (cache.owner != null) {
-            // An own cache whose fast path did not take the slot: one of another shard.
-            if (span.listShard != cache.shard) {
+            // A thread's first free (its cache was just made): the fast path's choice, once.
+            if (span.listShard != cache.shard && SHARES_CACHE_LINES[span.sizeClass]) {
                 cache.pushRemote(span.sizeClass, address, centrals);
             } else {
                 pushOrDrain(cache, span.sizeClass, address);

@@ -27,10 +27,12 @@ import java.util.concurrent.locks.ReentrantLock;
  * full, the older half goes back to the central list; when a pop finds it empty, half a capacity
  * comes from the central list.
  *
- * <p><b>Remote frees.</b> A slot whose span belongs to another shard is not pushed on a stack
- * (where it would be this thread's next allocation, on a cache line another thread may be
- * writing): it goes to the remote-free buffer, which sends its slots home in one batch when it
- * holds {@link #REMOTE_CAPACITY} slots or {@link #REMOTE_MAX_BYTES}.
+ * <p><b>Remote frees.</b> A slot whose span belongs to another shard, of a class whose slots may
+ * share a cache line (sizes not a multiple of 64 B), is not pushed on a stack (where it would be
+ * this thread's next allocation, on a line another thread may be writing): it goes to the
+ * remote-free buffer, which sends its slots home in one batch when it
+ * holds {@link #REMOTE_CAPACITY} slots or {@link #REMOTE_MAX_BYTES}, sorted by class so that
+ * it takes one lock per class and shard met.
  *
  * <p><b>Owners.</b> A platform thread owns its cache; when it ends, the heap reclaims the cache and
  * gives its slots back (see {@link SpanHeap}). Virtual threads never get their own: they share a
@@ -44,7 +46,7 @@ final class ThreadCache {
     static final int CLASS_SHIFT = 6;
     static final int[] CAPACITY = new int[SizeClasses.CLASS_COUNT];
     /** Slot bytes the remote-free buffer holds at most before it sends them home. */
-    static final long REMOTE_MAX_BYTES = 64 << 10;
+    static final long REMOTE_MAX_BYTES = 128 << 10;
     /** The stacks' bound plus the remote buffer's. */
     static final long MAX_CACHED_BYTES;
 
@@ -74,7 +76,7 @@ final class ThreadCache {
     final int shardTag;
 
     /** Slots the remote-free buffer holds at most before it sends them home in one batch. */
-    static final int REMOTE_CAPACITY = 128;
+    static final int REMOTE_CAPACITY = 256;
     /**
      * The remote-free buffer: slots freed by the owner whose spans belong to another shard's
      * lists, with their classes, waiting to go home together (mimalloc returns such a block to its
@@ -83,6 +85,9 @@ final class ThreadCache {
      */
     final long[] remote = new long[REMOTE_CAPACITY];
     private final int[] remoteClass = new int[REMOTE_CAPACITY];
+    /** The remote buffer sorted by class when it goes home (one lock per class and shard, not per slot). Owner only. */
+    private final long[] remoteSorted = new long[REMOTE_CAPACITY];
+    private final int[] classStart = new int[SizeClasses.CLASS_COUNT + 1];
     int remoteCount;
     /** Per class: slots in the remote buffer, and slots ever freed into it. Owner only, read racily. */
     private final long[] remoteHeld = new long[SizeClasses.CLASS_COUNT];
@@ -179,9 +184,23 @@ final class ThreadCache {
         if (remoteCount == 0) {
             return;
         }
-        centrals.giveBackMixed(remote, remoteClass, remoteCount);
+        // A counting sort by class: remoteHeld already holds each class's count.
+        int[] start = classStart;
+        start[0] = 0;
+        for (int c = 1; c <= SizeClasses.CLASS_COUNT; c++) {
+            start[c] = start[c - 1] + (int) remoteHeld[c - 1];
+        }
         for (int i = 0; i < remoteCount; i++) {
-            remoteHeld[remoteClass[i]]--;
+            remoteSorted[start[remoteClass[i]]++] = remote[i];
+        }
+        int from = 0;
+        for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
+            int n = (int) remoteHeld[c];
+            if (n > 0) {
+                centrals.giveBack(c, remoteSorted, from, n);
+                remoteHeld[c] = 0;
+                from += n;
+            }
         }
         remoteCount = 0;
         remoteBytes = 0;

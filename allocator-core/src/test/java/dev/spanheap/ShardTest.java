@@ -141,6 +141,23 @@ class ShardTest {
     }
 
     @Test
+    void aSlotOfAnotherShardThatFillsWholeCacheLinesIsReusedByTheFreeingThread() throws Exception {
+        try (SpanHeap heap = heap(2, 8L << 26)) {
+            long keep = heap.allocateAddress(8);
+            long lineSized = heap.allocateAddress(64); // 64-byte slots fill whole lines: no false sharing
+            onAnotherThread(() -> {
+                heap.allocateAddress(8); // bind this thread to the other shard
+                heap.freeAddress(lineSized);
+                assertEquals(lineSized, heap.allocateAddress(64), "pushed on the freeing thread's own stack, reused at once");
+                heap.freeAddress(lineSized);
+            });
+            heap.reclaimDeadCaches();
+            heap.verifyInvariants();
+            heap.freeAddress(keep);
+        }
+    }
+
+    @Test
     void aLargeObjectFreedByAnotherThreadGoesBackToItsOwnPageHeap() throws Exception {
         try (SpanHeap heap = heap(2, 8L << 26)) {
             heap.allocateAddress(8); // bind this thread first
