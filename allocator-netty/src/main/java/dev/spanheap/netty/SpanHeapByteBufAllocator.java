@@ -1,0 +1,183 @@
+package dev.spanheap.netty;
+
+import dev.spanheap.SpanHeap;
+import io.netty.buffer.AbstractByteBufAllocator;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocatorMetric;
+import io.netty.buffer.ByteBufAllocatorMetricProvider;
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * A Netty {@link io.netty.buffer.ByteBufAllocator} whose direct buffers take their memory from a
+ * {@link SpanHeap}: each buffer is one heap block, given back to the heap on its last
+ * {@code release()}, and resized through {@link SpanHeap#reallocate} (in place when the block's slot
+ * or run has room).
+ *
+ * <p>Install it with {@code bootstrap.childOption(ChannelOption.ALLOCATOR, new SpanHeapByteBufAllocator())}.
+ * It needs no {@code sun.misc.Unsafe} and no {@code --add-opens}: the buffers are Netty's own
+ * {@code ByteBuffer}-backed direct buffers over {@code MemorySegment.asByteBuffer()} views, and they
+ * report {@link ByteBuf#hasMemoryAddress()} true, with the segment's address, as Netty's own Java 25
+ * buffers do. Heap buffers are plain Netty heap buffers (counted in {@link #metric()}); composite
+ * buffers are Netty's. Every buffer is handed to Netty's {@code ResourceLeakDetector}.
+ *
+ * <p>The allocator does not own the heap: closing the heap while buffers are live makes them
+ * inaccessible ({@link IllegalStateException} on access), so close it only after the channels.
+ */
+public final class SpanHeapByteBufAllocator extends AbstractByteBufAllocator implements ByteBufAllocatorMetricProvider {
+
+    private final SpanHeap heap;
+    private final boolean preferDirect;
+    /** Sum of the capacities of live direct buffers. */
+    private final LongAdder usedDirectBytes = new LongAdder();
+    /** Sum of the array lengths of live heap buffers. */
+    private final LongAdder usedHeapBytes = new LongAdder();
+    private final ByteBufAllocatorMetric metric = new ByteBufAllocatorMetric() {
+        @Override
+        public long usedHeapMemory() {
+            return usedHeapBytes.sum();
+        }
+
+        @Override
+        public long usedDirectMemory() {
+            return usedDirectBytes.sum();
+        }
+
+        @Override
+        public String toString() {
+            return "usedHeapMemory: " + usedHeapMemory() + "; usedDirectMemory: " + usedDirectMemory();
+        }
+    };
+
+    /** An allocator on the process-wide {@link SpanHeap#shared()} heap, preferring direct buffers. */
+    public SpanHeapByteBufAllocator() {
+        this(SpanHeap.shared());
+    }
+
+    /** An allocator on {@code heap}, preferring direct buffers. */
+    public SpanHeapByteBufAllocator(SpanHeap heap) {
+        this(heap, true);
+    }
+
+    /**
+     * An allocator on {@code heap}; {@code preferDirect} says whether {@link #buffer()} hands out direct
+     * (SpanHeap) buffers or heap buffers. {@link #ioBuffer()} is always direct.
+     *
+     * @throws IllegalArgumentException if {@code heap} is null
+     */
+    public SpanHeapByteBufAllocator(SpanHeap heap, boolean preferDirect) {
+        super(preferDirect);
+        if (heap == null) {
+            throw new IllegalArgumentException("heap is null");
+        }
+        this.heap = heap;
+        this.preferDirect = preferDirect;
+    }
+
+    /** The heap the direct buffers come from. */
+    public SpanHeap heap() {
+        return heap;
+    }
+
+    /** Used heap and direct memory, in bytes: the capacities of the live buffers, exactly. */
+    @Override
+    public ByteBufAllocatorMetric metric() {
+        return metric;
+    }
+
+    @Override
+    protected ByteBuf newDirectBuffer(int initialCapacity, int maxCapacity) {
+        return toLeakAwareBuffer(new SpanHeapDirectByteBuf(this, initialCapacity, maxCapacity));
+    }
+
+    @Override
+    protected ByteBuf newHeapBuffer(int initialCapacity, int maxCapacity) {
+        return toLeakAwareBuffer(new CountedHeapByteBuf(this, initialCapacity, maxCapacity));
+    }
+
+    /** Direct buffers come from a heap of size-classed blocks, which is what Netty means by pooled. */
+    @Override
+    public boolean isDirectBufferPooled() {
+        return true;
+    }
+
+    // Netty's own choice between heap and direct also asks whether it can free direct buffers
+    // itself; this allocator always can, so only preferDirect decides.
+
+    @Override
+    public ByteBuf buffer() {
+        return preferDirect ? directBuffer() : heapBuffer();
+    }
+
+    @Override
+    public ByteBuf buffer(int initialCapacity) {
+        return preferDirect ? directBuffer(initialCapacity) : heapBuffer(initialCapacity);
+    }
+
+    @Override
+    public ByteBuf buffer(int initialCapacity, int maxCapacity) {
+        return preferDirect ? directBuffer(initialCapacity, maxCapacity) : heapBuffer(initialCapacity, maxCapacity);
+    }
+
+    @Override
+    public ByteBuf ioBuffer() {
+        return directBuffer();
+    }
+
+    @Override
+    public ByteBuf ioBuffer(int initialCapacity) {
+        return directBuffer(initialCapacity);
+    }
+
+    @Override
+    public ByteBuf ioBuffer(int initialCapacity, int maxCapacity) {
+        return directBuffer(initialCapacity, maxCapacity);
+    }
+
+    @Override
+    public String toString() {
+        return "SpanHeapByteBufAllocator[" + heap + ", preferDirect " + preferDirect + ", " + metric + "]";
+    }
+
+    // ---------------------------------------------------------------- for the buffers
+
+    /** A new block of {@code capacity} bytes (contents unspecified), counted as used direct memory. */
+    HeapBlock allocateBlock(int capacity) {
+        MemorySegment segment = heap.allocateUninitialized(capacity, 8);
+        usedDirectBytes.add(capacity);
+        return new HeapBlock(this, segment);
+    }
+
+    /**
+     * {@code block} resized to {@code capacity} without moving, or null when its slot or run cannot
+     * hold {@code capacity} the way {@link SpanHeap#reallocate} keeps a block in place (fits, and
+     * wastes no more than half). On success {@code block} no longer owns the memory.
+     */
+    HeapBlock resizeInPlace(HeapBlock block, int capacity) {
+        MemorySegment segment = block.segment();
+        long usable = heap.usableSize(segment.address());
+        if (capacity > usable || (capacity <= usable / 2 && usable > 16)) {
+            return null;
+        }
+        MemorySegment resized = heap.reallocate(segment, capacity);
+        if (resized.address() != segment.address()) {
+            // SpanHeap.reallocate documents the rule above; a move here would mean the two disagree.
+            throw new IllegalStateException("SpanHeap.reallocate moved a " + segment.byteSize() + "-byte block to "
+                    + capacity + " bytes although its " + usable + "-byte slot or run holds it");
+        }
+        block.handOver();
+        usedDirectBytes.add(capacity - segment.byteSize());
+        return new HeapBlock(this, resized);
+    }
+
+    /** Gives a block's memory back to the heap. */
+    void free(HeapBlock block) {
+        MemorySegment segment = block.segment();
+        heap.free(segment);
+        usedDirectBytes.add(-segment.byteSize());
+    }
+
+    void heapBytesAllocated(int bytes) {
+        usedHeapBytes.add(bytes);
+    }
+}
