@@ -6,7 +6,8 @@ import java.util.Map;
 
 /**
  * The {@code spanheap} command-line tool: side-by-side comparisons with the native allocators, a
- * concurrency stress run, a heap map, and the full JMH suite with its renderer.
+ * concurrency stress run, a heap map, the full JMH suite with its renderer, and an HTTP echo
+ * server on Netty.
  *
  * <p>Exit codes: 0 success, 1 the run failed (a verification error, a benchmark error), 2 bad
  * arguments (with the usage on standard error).
@@ -31,6 +32,7 @@ public final class SpanHeapTool {
         COMMANDS.put("bench", new BenchCommand());
         COMMANDS.put("render", new RenderCommand());
         COMMANDS.put("baselines", new BaselinesCommand());
+        COMMANDS.put("serve", new ServeCommand());
     }
 
     private SpanHeapTool() {
