@@ -87,7 +87,15 @@ public final class SpanHeapByteBufAllocator extends AbstractByteBufAllocator imp
 
     @Override
     protected ByteBuf newDirectBuffer(int initialCapacity, int maxCapacity) {
-        return toLeakAwareBuffer(new SpanHeapDirectByteBuf(this, initialCapacity, maxCapacity));
+        HeapBlock block = allocateBlock(initialCapacity);
+        ByteBuf buffer;
+        try {
+            buffer = new SpanHeapDirectByteBuf(this, block, maxCapacity);
+        } catch (RuntimeException | Error e) {
+            block.clean();
+            throw e;
+        }
+        return toLeakAwareBuffer(buffer);
     }
 
     @Override

@@ -21,6 +21,8 @@ class SpanHeapDirectByteBufTest extends AbstractByteBufTest {
         if (!buffer.isDirect() || !buffer.hasMemoryAddress()) {
             throw new AssertionError("not a SpanHeap direct buffer with an address: " + buffer);
         }
+        // Throws unless the address starts a live block of this test's heap.
+        HEAP.heap().usableSize(buffer.memoryAddress());
         return buffer;
     }
 }
