@@ -7,6 +7,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.PooledByteBufAllocator;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -51,6 +52,8 @@ public class NettyLiveBuffersBenchmark {
 
         ByteBufAllocator instance;
         private SpanHeap heap;
+        /** Threads whose buffers are still live; the last one to drain closes the heap. */
+        private final AtomicInteger holders = new AtomicInteger();
 
         @Setup(Level.Trial)
         public void open() {
@@ -63,9 +66,13 @@ public class NettyLiveBuffersBenchmark {
             };
         }
 
-        @TearDown(Level.Trial)
-        public void close() {
-            if (heap != null) {
+        void hold() {
+            holders.incrementAndGet();
+        }
+
+        // JMH may tear this state down before the threads' states, whose buffers live in the heap.
+        void letGo() {
+            if (holders.decrementAndGet() == 0 && heap != null) {
                 heap.close();
             }
         }
@@ -79,8 +86,12 @@ public class NettyLiveBuffersBenchmark {
         int[] victims;
         int cursor;
 
+        private Allocator allocator;
+
         @Setup(Level.Trial)
         public void fill(Allocator allocator, ThreadParams thread) {
+            this.allocator = allocator;
+            allocator.hold();
             sizes = SizeDistribution.table(1000 + thread.getThreadIndex());
             victims = SizeDistribution.indexes(2000 + thread.getThreadIndex(), LIVE_BUFFERS);
             live = new ByteBuf[LIVE_BUFFERS];
@@ -94,6 +105,7 @@ public class NettyLiveBuffersBenchmark {
             for (ByteBuf buffer : live) {
                 buffer.release();
             }
+            allocator.letGo();
         }
     }
 
