@@ -104,6 +104,7 @@ class SpanHeapByteBufAllocatorBehaviourTest {
         assertTrue(buffer.hasMemoryAddress());
         assertEquals(buffer.memoryAddress() + 16, buffer.slice(16, 32).memoryAddress());
         assertEquals(buffer.memoryAddress(), buffer.duplicate().memoryAddress());
+        assertEquals(buffer.memoryAddress(), buffer.asReadOnly().memoryAddress());
         assertEquals(buffer.memoryAddress(), PlatformDependent.directBufferAddress(buffer.nioBuffer()),
                 "the NIO view has the same address");
         CompositeByteBuf single = allocator.compositeDirectBuffer();
