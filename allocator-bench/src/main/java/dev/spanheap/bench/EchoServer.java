@@ -3,17 +3,11 @@ package dev.spanheap.bench;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.ChannelPipeline;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
-import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
-import io.netty.handler.codec.http.HttpObjectAggregator;
-import io.netty.handler.codec.http.HttpServerCodec;
-import io.netty.handler.timeout.IdleStateHandler;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -24,16 +18,11 @@ import java.util.concurrent.TimeUnit;
  * {@value EchoHandler#CHECKSUM_HEADER}. Every buffer of the server (reads, aggregation, responses)
  * comes from the allocator it is given.
  *
- * <p>The pipeline: Netty's HTTP codec (request line up to 4 KiB, headers up to 8 KiB), a guard that
- * answers a request still incomplete after the idle timeout, Netty's aggregator (which answers 413
- * to a body over the limit), and the {@link EchoHandler}.
+ * <p>Each connection's pipeline is set up by {@link EchoChannelInitializer}.
  */
 final class EchoServer implements AutoCloseable {
 
     static final int MAX_BODY_BYTES = 1 << 20;
-    private static final int MAX_INITIAL_LINE = 4096;
-    private static final int MAX_HEADER_BYTES = 8192;
-    private static final int MAX_CHUNK_BYTES = 64 * 1024;
 
     private final EventLoopGroup group;
     private final Channel serverChannel;
@@ -60,17 +49,7 @@ final class EchoServer implements AutoCloseable {
                     .childOption(ChannelOption.TCP_NODELAY, true)
                     // A client that shuts its output mid-body still reads the 400 that follows.
                     .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                    .childHandler(new ChannelInitializer<SocketChannel>() {
-                        @Override
-                        protected void initChannel(SocketChannel channel) {
-                            ChannelPipeline pipeline = channel.pipeline();
-                            pipeline.addLast(new IdleStateHandler(incompleteTimeout.toMillis(), 0, 0, TimeUnit.MILLISECONDS));
-                            pipeline.addLast(new HttpServerCodec(MAX_INITIAL_LINE, MAX_HEADER_BYTES, MAX_CHUNK_BYTES));
-                            pipeline.addLast(new IncompleteRequestGuard());
-                            pipeline.addLast(new HttpObjectAggregator(MAX_BODY_BYTES));
-                            pipeline.addLast(new EchoHandler());
-                        }
-                    });
+                    .childHandler(new EchoChannelInitializer(incompleteTimeout));
             Channel channel = bootstrap.bind(new InetSocketAddress(host, port)).sync().channel();
             return new EchoServer(group, channel);
         } catch (RuntimeException | InterruptedException e) {

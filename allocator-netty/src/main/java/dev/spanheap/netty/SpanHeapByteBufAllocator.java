@@ -6,7 +6,6 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocatorMetric;
 import io.netty.buffer.ByteBufAllocatorMetricProvider;
 import java.lang.foreign.MemorySegment;
-import java.util.concurrent.atomic.LongAdder;
 
 /**
  * A Netty {@link io.netty.buffer.ByteBufAllocator} whose direct buffers take their memory from a
@@ -28,26 +27,7 @@ public final class SpanHeapByteBufAllocator extends AbstractByteBufAllocator imp
 
     private final SpanHeap heap;
     private final boolean preferDirect;
-    /** Sum of the capacities of live direct buffers. */
-    private final LongAdder usedDirectBytes = new LongAdder();
-    /** Sum of the array lengths of live heap buffers. */
-    private final LongAdder usedHeapBytes = new LongAdder();
-    private final ByteBufAllocatorMetric metric = new ByteBufAllocatorMetric() {
-        @Override
-        public long usedHeapMemory() {
-            return usedHeapBytes.sum();
-        }
-
-        @Override
-        public long usedDirectMemory() {
-            return usedDirectBytes.sum();
-        }
-
-        @Override
-        public String toString() {
-            return "usedHeapMemory: " + usedHeapMemory() + "; usedDirectMemory: " + usedDirectMemory();
-        }
-    };
+    private final UsedMemory metric = new UsedMemory();
 
     /** An allocator on the process-wide {@link SpanHeap#shared()} heap, preferring direct buffers. */
     public SpanHeapByteBufAllocator() {
@@ -152,7 +132,7 @@ public final class SpanHeapByteBufAllocator extends AbstractByteBufAllocator imp
     /** A new block of {@code capacity} bytes (contents unspecified), counted as used direct memory. */
     HeapBlock allocateBlock(int capacity) {
         MemorySegment segment = heap.allocateUninitialized(capacity, 8);
-        usedDirectBytes.add(capacity);
+        metric.addDirect(capacity);
         return new HeapBlock(this, segment);
     }
 
@@ -174,7 +154,7 @@ public final class SpanHeapByteBufAllocator extends AbstractByteBufAllocator imp
                     + capacity + " bytes although its " + usable + "-byte slot or run holds it");
         }
         block.handOver();
-        usedDirectBytes.add(capacity - segment.byteSize());
+        metric.addDirect(capacity - segment.byteSize());
         return new HeapBlock(this, resized);
     }
 
@@ -182,10 +162,10 @@ public final class SpanHeapByteBufAllocator extends AbstractByteBufAllocator imp
     void free(HeapBlock block) {
         MemorySegment segment = block.segment();
         heap.free(segment);
-        usedDirectBytes.add(-segment.byteSize());
+        metric.addDirect(-segment.byteSize());
     }
 
     void heapBytesAllocated(int bytes) {
-        usedHeapBytes.add(bytes);
+        metric.addHeap(bytes);
     }
 }
