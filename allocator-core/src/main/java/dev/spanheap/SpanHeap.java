@@ -904,10 +904,11 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
 
     /**
      * Closes the heap: every segment it returned becomes inaccessible and all its memory is
-     * unmapped. The {@linkplain #shared() shared heap} is never closed: this throws
-     * {@link IllegalStateException} for it. Must not race with other calls on the heap; a second call does nothing. While a
+     * unmapped. Must not race with other calls on the heap; a second call does nothing. While a
      * live thread (the caller included) has a stack arena ({@link #newConfinedArena()}) open, this
      * throws {@link IllegalStateException} naming it, and the heap stays open.
+     *
+     * <p>The {@linkplain #shared() shared heap} is never closed: this throws {@link IllegalStateException} for it.
      */
     @Override
     public void close() {
