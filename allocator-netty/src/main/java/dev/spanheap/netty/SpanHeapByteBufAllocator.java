@@ -67,15 +67,9 @@ public final class SpanHeapByteBufAllocator extends AbstractByteBufAllocator imp
 
     @Override
     protected ByteBuf newDirectBuffer(int initialCapacity, int maxCapacity) {
-        HeapBlock block = allocateBlock(initialCapacity);
-        ByteBuf buffer;
-        try {
-            buffer = new SpanHeapDirectByteBuf(this, block, maxCapacity);
-        } catch (RuntimeException | Error e) {
-            block.clean();
-            throw e;
-        }
-        return toLeakAwareBuffer(buffer);
+        MemorySegment segment = heap.allocateUninitialized(initialCapacity, 8);
+        metric.addDirect(initialCapacity);
+        return toLeakAwareBuffer(new SpanHeapByteBuf(this, segment, maxCapacity));
     }
 
     @Override
@@ -129,38 +123,15 @@ public final class SpanHeapByteBufAllocator extends AbstractByteBufAllocator imp
 
     // ---------------------------------------------------------------- for the buffers
 
-    /** A new block of {@code capacity} bytes (contents unspecified), counted as used direct memory. */
-    HeapBlock allocateBlock(int capacity) {
-        MemorySegment segment = heap.allocateUninitialized(capacity, 8);
-        metric.addDirect(capacity);
-        return new HeapBlock(this, segment);
-    }
-
-    /**
-     * {@code block} resized to {@code capacity} without moving, or null when its slot or run cannot
-     * hold {@code capacity} the way {@link SpanHeap#reallocate} keeps a block in place (fits, and
-     * wastes no more than half). On success {@code block} no longer owns the memory.
-     */
-    HeapBlock resizeInPlace(HeapBlock block, int capacity) {
-        MemorySegment segment = block.segment();
-        long usable = heap.usableSize(segment.address());
-        if (capacity > usable || (capacity <= usable / 2 && usable > 16)) {
-            return null;
-        }
+    /** {@code segment} resized by {@link SpanHeap#reallocate} (in place when its slot or run allows). */
+    MemorySegment reallocate(MemorySegment segment, int capacity) {
         MemorySegment resized = heap.reallocate(segment, capacity);
-        if (resized.address() != segment.address()) {
-            // SpanHeap.reallocate documents the rule above; a move here would mean the two disagree.
-            throw new IllegalStateException("SpanHeap.reallocate moved a " + segment.byteSize() + "-byte block to "
-                    + capacity + " bytes although its " + usable + "-byte slot or run holds it");
-        }
-        block.handOver();
         metric.addDirect(capacity - segment.byteSize());
-        return new HeapBlock(this, resized);
+        return resized;
     }
 
-    /** Gives a block's memory back to the heap. */
-    void free(HeapBlock block) {
-        MemorySegment segment = block.segment();
+    /** Gives a buffer's block back to the heap. */
+    void free(MemorySegment segment) {
         heap.free(segment);
         metric.addDirect(-segment.byteSize());
     }
