@@ -14,11 +14,11 @@ import java.lang.foreign.MemorySegment;
  * or run has room).
  *
  * <p>Install it with {@code bootstrap.childOption(ChannelOption.ALLOCATOR, new SpanHeapByteBufAllocator())}.
- * It needs no {@code sun.misc.Unsafe} and no {@code --add-opens}: the buffers are Netty's own
- * {@code ByteBuffer}-backed direct buffers over {@code MemorySegment.asByteBuffer()} views, and they
- * report {@link ByteBuf#hasMemoryAddress()} true, with the segment's address, as Netty's own Java 25
- * buffers do. Heap buffers are plain Netty heap buffers (counted in {@link #metric()}); composite
- * buffers are Netty's. Every buffer is handed to Netty's {@code ResourceLeakDetector}.
+ * It needs no {@code sun.misc.Unsafe} and no {@code --add-opens}: a direct buffer reads and writes
+ * its block through the block's {@code MemorySegment} (see {@link SpanHeapByteBuf}), and reports
+ * {@link ByteBuf#hasMemoryAddress()} true with the block's address, as Netty's own Java 25 buffers
+ * do. Heap buffers are plain Netty heap buffers (counted in {@link #metric()}); composite buffers
+ * are Netty's. Every buffer is handed to Netty's {@code ResourceLeakDetector}.
  *
  * <p>The allocator does not own the heap: closing the heap while buffers are live makes them
  * inaccessible ({@link IllegalStateException} on access), so close it only after the channels.
