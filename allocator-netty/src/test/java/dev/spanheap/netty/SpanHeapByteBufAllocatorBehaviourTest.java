@@ -84,15 +84,20 @@ class SpanHeapByteBufAllocatorBehaviourTest {
     }
 
     @Test
-    void inPlaceRuleAgreesWithReallocateForManySizes() {
-        // resizeInPlace predicts SpanHeap.reallocate's documented rule; if the two ever disagree it
-        // throws, so walking many sizes through both directions checks the prediction.
-        for (int size : new int[] {1, 8, 24, 100, 1000, 4096, 8192, 20_000, 32_768, 40_000, 100_000, 1 << 20}) {
+    void growingAndShrinkingKeepContentsAndTheMetricForManySizes() {
+        // Small slots, large runs and a dedicated mapping, each grown and shrunk in place and by moving.
+        for (int size : new int[] {1, 8, 24, 100, 1000, 4096, 8192, 20_000, 32_768, 40_000, 100_000, 1 << 20, 70 << 20}) {
             ByteBuf buffer = allocator.directBuffer(size, Integer.MAX_VALUE);
+            buffer.setByte(0, 0x5a);
             for (int next : new int[] {size + 1, size * 2, size + size / 3, Math.max(1, size / 2), Math.max(1, size / 3), size}) {
                 buffer.capacity(next);
                 assertEquals(next, buffer.capacity());
                 assertEquals(next, allocator.metric().usedDirectMemory());
+                assertEquals(0x5a, buffer.getByte(0), "first byte kept at " + next + " bytes");
+                if (next > 1) {
+                    buffer.setByte(next - 1, 1);
+                }
+                assertEquals(1, HEAP.heap().stats().liveObjects());
             }
             buffer.release();
         }
