@@ -135,6 +135,17 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         return new SpanHeap(config);
     }
 
+    /**
+     * The process-wide heap, for libraries and users who do not want to own one: created on the
+     * first call from the system properties {@code spanheap.maxHeapBytes}, {@code spanheap.checked}
+     * and {@code spanheap.scavenger} (see the README), and never closed.
+     *
+     * @throws IllegalArgumentException if one of those properties does not parse (no heap is created then)
+     */
+    public static SpanHeap shared() {
+        return SharedHeap.get();
+    }
+
     public SpanHeapConfig config() {
         return config;
     }
@@ -589,9 +600,15 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
      * unmapped. Must not race with other calls on the heap; a second call does nothing. While a
      * live thread (the caller included) has a stack arena ({@link #newConfinedArena()}) open, this
      * throws {@link IllegalStateException} naming it, and the heap stays open.
+     *
+     * <p>The {@linkplain #shared() shared heap} is never closed: this throws {@link IllegalStateException} for it.
      */
     @Override
     public void close() {
+        if (SharedHeap.isShared(this)) {
+            throw new IllegalStateException("close: this is the process-wide SpanHeap.shared(), which any library in the"
+                    + " process may hold memory from; it lives as long as the process. Create your own heap to close it.");
+        }
         if (closed) {
             return;
         }

@@ -19,7 +19,8 @@ import picocli.CommandLine.UnmatchedArgumentException;
 
 /**
  * The {@code spanheap} command-line tool: side-by-side comparisons with the native allocators, a
- * concurrency stress run, a heap map, and the full JMH suite with its renderer.
+ * concurrency stress run, a heap map, the full JMH suite with its renderer, and an HTTP echo
+ * server on Netty.
  *
  * <p>Its options are parsed by picocli. Exit codes: 0 success, 1 the run failed (a verification
  * error, a benchmark error), 2 bad arguments (with the usage on standard error).
@@ -56,6 +57,7 @@ public final class SpanHeapTool {
         COMMANDS.put("bench", BenchCommand::new);
         COMMANDS.put("render", RenderCommand::new);
         COMMANDS.put("baselines", BaselinesCommand::new);
+        COMMANDS.put("serve", ServeCommand::new);
     }
 
     /** Wide enough for the descriptions' lines, which are broken by hand as before picocli. */

@@ -44,7 +44,9 @@ class SpanHeapToolOptionsTest {
                 "bench", List.of("--regex", "(default: all)", "--output", "(default allocator-bench/target/bench-results)",
                         "--quick", "--iteration-ms", "--size", "--allocator"),
                 "render", List.of("--input", "(default allocator-bench/target/bench-results)", "--output", "--charts", "--no-charts"),
-                "baselines", List.of("Usage: spanheap baselines"));
+                "baselines", List.of("Usage: spanheap baselines"),
+                "serve", List.of("--allocator", "(default spanheap)", "--port", "(default 8080)", "--host", "(default 127.0.0.1)",
+                        "--threads", "(default 2)", "--seconds", "--idle-timeout", "(default 10)", "--paranoid"));
         assertEquals(SpanHeapTool.COMMANDS.keySet(), expected.keySet(), "a help expectation per command");
         expected.forEach((command, texts) -> {
             Outcome help = run(command, "--help");

@@ -1,0 +1,102 @@
+package dev.spanheap;
+
+import java.util.Locale;
+
+/**
+ * The holder of the process-wide {@link SpanHeap} behind {@link SpanHeap#shared()}: built on first
+ * use from system properties, and never closed, since any library in the process may hold memory
+ * from it.
+ *
+ * <p>The properties, read once when the heap is first asked for:
+ * <ul>
+ * <li>{@value #MAX_HEAP_BYTES}: the hard limit on memory held from the OS, in bytes, optionally with a
+ *     {@code k}, {@code m} or {@code g} suffix (powers of 1024); no limit when absent.</li>
+ * <li>{@value #CHECKED}: {@code true} or {@code false} (the default): checked mode.</li>
+ * <li>{@value #SCAVENGER}: {@code true} (the default) or {@code false}: the background scavenger.</li>
+ * </ul>
+ * A value that does not parse throws {@link IllegalArgumentException} naming the property and the
+ * value, and no heap is created, so that a corrected property takes effect on the next call.
+ */
+final class SharedHeap {
+
+    static final String MAX_HEAP_BYTES = "spanheap.maxHeapBytes";
+    static final String CHECKED = "spanheap.checked";
+    static final String SCAVENGER = "spanheap.scavenger";
+
+    /** The heap once built; written under the class lock, read without it (safe publication through volatile). */
+    private static volatile SpanHeap instance;
+
+    private SharedHeap() {
+    }
+
+    /** The shared heap, built from the system properties on the first call. */
+    static SpanHeap get() {
+        SpanHeap heap = instance;
+        if (heap != null) {
+            return heap;
+        }
+        synchronized (SharedHeap.class) {
+            if (instance == null) {
+                instance = SpanHeap.create(configFrom(System::getProperty));
+            }
+            return instance;
+        }
+    }
+
+    /** Whether {@code heap} is the shared heap; {@link SpanHeap#close()} refuses to close that one. */
+    static boolean isShared(SpanHeap heap) {
+        return heap == instance;
+    }
+
+    /** The configuration the given properties describe (a function from property name to value or null). */
+    static SpanHeapConfig configFrom(java.util.function.UnaryOperator<String> properties) {
+        SpanHeapConfig.Builder builder = SpanHeapConfig.builder().name("spanheap-shared");
+        String max = properties.apply(MAX_HEAP_BYTES);
+        if (max != null) {
+            builder.maxHeapBytes(parseBytes(MAX_HEAP_BYTES, max));
+        }
+        String checked = properties.apply(CHECKED);
+        if (checked != null) {
+            builder.checked(parseBoolean(CHECKED, checked));
+        }
+        String scavenger = properties.apply(SCAVENGER);
+        if (scavenger != null) {
+            builder.scavengerEnabled(parseBoolean(SCAVENGER, scavenger));
+        }
+        return builder.build();
+    }
+
+    static long parseBytes(String property, String value) {
+        String text = value.trim().toLowerCase(Locale.ROOT);
+        int shift = 0;
+        if (!text.isEmpty()) {
+            switch (text.charAt(text.length() - 1)) {
+                case 'k' -> shift = 10;
+                case 'm' -> shift = 20;
+                case 'g' -> shift = 30;
+                default -> shift = 0;
+            }
+        }
+        String digits = shift == 0 ? text : text.substring(0, text.length() - 1);
+        long number;
+        try {
+            number = Long.parseLong(digits);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(property + " must be a positive number of bytes with an optional k, m or g"
+                    + " suffix, was '" + value + "'");
+        }
+        if (number <= 0 || number > (Long.MAX_VALUE >> shift)) {
+            throw new IllegalArgumentException(property + " must be between 1 and " + (Long.MAX_VALUE >> shift)
+                    + (shift == 0 ? "" : " with that suffix") + ", was '" + value + "'");
+        }
+        return number << shift;
+    }
+
+    static boolean parseBoolean(String property, String value) {
+        return switch (value.trim().toLowerCase(Locale.ROOT)) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw new IllegalArgumentException(property + " must be true or false, was '" + value + "'");
+        };
+    }
+}
