@@ -34,17 +34,28 @@ final class FreeRunIndex {
     private final AddressRange range;
     private final LongTreeSet longRuns = new LongTreeSet();
     /**
+     * Longs of padding at each end of the arrays below, written on most span operations: another
+     * shard's index, placed beside this one on the Java heap, must not share their cache lines.
+     */
+    private static final int PAD = 8;
+    /** First page (heap-global) of the head run of each short length ({@code PAD + length}), or {@link #NO_RUN}. */
+    private final long[] shortHeads = new long[PAD + SHORT_RUN_LIMIT + PAD];
+    /** Bit {@code n} of word {@code PAD + n / 64} set: the list of runs of {@code n} pages is not empty. */
+    private final long[] shortLengths = new long[PAD + SHORT_RUN_LIMIT / 64 + PAD];
+    // Written on most span operations too, padded by a cache line on each side (the JVM lays out
+    // an object's long fields together, in this order).
+    @SuppressWarnings("unused")
+    private long padBefore0, padBefore1, padBefore2, padBefore3, padBefore4, padBefore5, padBefore6, padBefore7;
+    private long shortRunCount;
+    /**
      * One long run kept out of the tree (dlmalloc's "top", Go's current chunk): usually the rest
      * of the newest arena, which span after span is carved from and merged back into. Taking it,
      * and putting its rest back, are then O(1) instead of a tree removal and insertion each.
      * Its key, or {@link #NONE}.
      */
     private long spareLongRun = NONE;
-    /** First page (heap-global) of the head run of each short length, or {@link #NO_RUN}. */
-    private final long[] shortHeads = new long[SHORT_RUN_LIMIT];
-    /** Bit {@code n} set: the list of runs of {@code n} pages is not empty. */
-    private final long[] shortLengths = new long[SHORT_RUN_LIMIT / 64];
-    private int shortRunCount;
+    @SuppressWarnings("unused")
+    private long padAfter0, padAfter1, padAfter2, padAfter3, padAfter4, padAfter5, padAfter6, padAfter7;
 
     FreeRunIndex(AddressRange range) {
         this.range = range;
@@ -67,11 +78,11 @@ final class FreeRunIndex {
     long bestFit(long pages) {
         if (pages < SHORT_RUN_LIMIT) {
             int n = (int) pages;
-            for (int word = n >>> 6; word < shortLengths.length; word++) {
-                long fits = shortLengths[word] & (word == n >>> 6 ? -1L << n : -1L);
+            for (int word = n >>> 6; word < SHORT_RUN_LIMIT / 64; word++) {
+                long fits = shortLengths[PAD + word] & (word == n >>> 6 ? -1L << n : -1L);
                 if (fits != 0) {
                     int length = (word << 6) + Long.numberOfTrailingZeros(fits);
-                    return key(shortHeads[length], length);
+                    return key(shortHeads[PAD + length], length);
                 }
             }
         }
@@ -97,15 +108,15 @@ final class FreeRunIndex {
             }
             return;
         }
-        long next = shortHeads[length];
+        long next = shortHeads[PAD + length];
         arena.runNext[start] = next;
         arena.runPrevious[start] = NO_RUN;
         if (next != NO_RUN) {
             HeapArena nextArena = range.arenaOfPage(next);
             nextArena.runPrevious[(int) (next - nextArena.firstPage)] = page;
         }
-        shortHeads[length] = page;
-        shortLengths[length >>> 6] |= 1L << length;
+        shortHeads[PAD + length] = page;
+        shortLengths[PAD + (length >>> 6)] |= 1L << length;
         shortRunCount++;
     }
 
@@ -126,10 +137,10 @@ final class FreeRunIndex {
         long previous = arena.runPrevious[start];
         long next = arena.runNext[start];
         if (previous == NO_RUN) {
-            assert shortHeads[length] == arena.firstPage + start : "free run " + start + "+" + length + " is not its list's head";
-            shortHeads[length] = next;
+            assert shortHeads[PAD + length] == arena.firstPage + start : "free run " + start + "+" + length + " is not its list's head";
+            shortHeads[PAD + length] = next;
             if (next == NO_RUN) {
-                shortLengths[length >>> 6] &= ~(1L << length);
+                shortLengths[PAD + (length >>> 6)] &= ~(1L << length);
             }
         } else {
             HeapArena previousArena = range.arenaOfPage(previous);
@@ -169,7 +180,7 @@ final class FreeRunIndex {
         if (length >= SHORT_RUN_LIMIT) {
             return key(page, length) == spareLongRun || longRuns.contains(key(page, length));
         }
-        for (long p = shortHeads[length]; p != NO_RUN; ) {
+        for (long p = shortHeads[PAD + length]; p != NO_RUN; ) {
             if (p == page) {
                 return true;
             }
@@ -200,7 +211,7 @@ final class FreeRunIndex {
             return;
         }
         for (int length = SHORT_RUN_LIMIT - 1; length > 0; length--) {
-            for (long p = shortHeads[length]; p != NO_RUN; ) {
+            for (long p = shortHeads[PAD + length]; p != NO_RUN; ) {
                 if (!visitor.test(key(p, length))) {
                     return;
                 }
@@ -215,28 +226,28 @@ final class FreeRunIndex {
         if (!longRuns.isEmpty() || spareLongRun != NONE) {
             return Math.max(longRuns.isEmpty() ? 0 : length(longRuns.last()), spareLongRun == NONE ? 0 : length(spareLongRun));
         }
-        for (int word = shortLengths.length - 1; word >= 0; word--) {
-            if (shortLengths[word] != 0) {
-                return (word << 6) + 63 - Long.numberOfLeadingZeros(shortLengths[word]);
+        for (int word = SHORT_RUN_LIMIT / 64 - 1; word >= 0; word--) {
+            if (shortLengths[PAD + word] != 0) {
+                return (word << 6) + 63 - Long.numberOfLeadingZeros(shortLengths[PAD + word]);
             }
         }
         return 0;
     }
 
     int count() {
-        return longRuns.size() + shortRunCount + (spareLongRun == NONE ? 0 : 1);
+        return longRuns.size() + (int) shortRunCount + (spareLongRun == NONE ? 0 : 1);
     }
 
     /** Checks the short lists' links and the length bitmap against the lists; null if all agree. */
     String verify() {
         int counted = 0;
         for (int length = 1; length < SHORT_RUN_LIMIT; length++) {
-            boolean listed = shortHeads[length] != NO_RUN;
-            if (listed != ((shortLengths[length >>> 6] & (1L << length)) != 0)) {
+            boolean listed = shortHeads[PAD + length] != NO_RUN;
+            if (listed != ((shortLengths[PAD + (length >>> 6)] & (1L << length)) != 0)) {
                 return "free runs of " + length + " pages: list " + (listed ? "has runs" : "is empty") + " but the bitmap disagrees";
             }
             long previous = NO_RUN;
-            for (long p = shortHeads[length]; p != NO_RUN; ) {
+            for (long p = shortHeads[PAD + length]; p != NO_RUN; ) {
                 HeapArena a = range.arenaOfPage(p);
                 int local = (int) (p - a.firstPage);
                 if (a.runPrevious[local] != previous) {

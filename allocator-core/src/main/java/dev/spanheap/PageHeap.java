@@ -50,8 +50,14 @@ final class PageHeap {
     private final FreeRunIndex freeRuns;
     /** Freed spans, for reuse. Guarded by the lock. */
     private final Span[] spanPool = new Span[SPAN_POOL_CAPACITY];
-    private int spanPoolSize;
 
+    // Written on every span and large object, by this shard's threads only: padded by a cache
+    // line on each side (the JVM lays out an object's long fields together, in this order), so
+    // that another shard's page heap, placed next to this one on the Java heap, never shares a
+    // line with them (docs/benchmarks.md, "Scaling with threads", has the run that showed it).
+    @SuppressWarnings("unused")
+    private long padBefore0, padBefore1, padBefore2, padBefore3, padBefore4, padBefore5, padBefore6, padBefore7;
+    private long spanPoolSize;
     // Page accounting, all guarded by the lock.
     private long arenasOwned;
     private long pagesInSpans;
@@ -64,6 +70,8 @@ final class PageHeap {
     private long largeAllocations;
     private long largeFrees;
     private long releasedBytesTotal;
+    @SuppressWarnings("unused")
+    private long padAfter0, padAfter1, padAfter2, padAfter3, padAfter4, padAfter5, padAfter6, padAfter7;
     /**
      * The free run the scavenger has taken out of the index while it releases it without the
      * lock ({@code -1} when none), so that {@link #verify} can count it as free.
@@ -266,8 +274,8 @@ final class PageHeap {
         freePages -= pages;
         pagesInSpans += pages;
         arena.setDirty(local, pages, true);
-        Span span = spanPoolSize > 0 ? spanPool[--spanPoolSize] : new Span(checked);
-        spanPool[spanPoolSize] = null;
+        Span span = spanPoolSize > 0 ? spanPool[(int) --spanPoolSize] : new Span(checked);
+        spanPool[(int) spanPoolSize] = null;
         span.init(arena.base + ((long) local << SizeClasses.PAGE_SHIFT), start, pages, sizeClass, dirtyPages > 0);
         // The first page only: a reference store per page ran G1's post-write barrier for each,
         // which tripled the large-object path. Other pages find the span through pageInfo (spanAt).
@@ -307,7 +315,7 @@ final class PageHeap {
         dirtyFreePages += span.pages;
         freeRuns.coalesceAndInsert(arena, local, span.pages, range.coarseNanos());
         if (spanPoolSize < SPAN_POOL_CAPACITY) {
-            spanPool[spanPoolSize++] = span;
+            spanPool[(int) spanPoolSize++] = span;
         }
     }
 
@@ -588,7 +596,7 @@ final class PageHeap {
             return "page heap " + index + ": span counters (small " + smallSpans + ", large " + largeSpans + ", large bytes "
                     + largeObjectBytes + ") disagree with a recount (" + small + ", " + large + ", " + largeBytes + ")";
         }
-        for (int i = 0; i < spanPoolSize; i++) {
+        for (int i = 0; i < (int) spanPoolSize; i++) {
             if (spanPool[i].inUse) {
                 return "page heap " + index + ": pooled span " + spanPool[i] + " is still in use";
             }

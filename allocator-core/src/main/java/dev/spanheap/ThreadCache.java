@@ -95,15 +95,23 @@ final class ThreadCache {
     private long remoteBytes;
     private final long[] remoteFrees = new long[SizeClasses.CLASS_COUNT];
     final ReentrantLock sharedLock;
-    final long[] slots = new long[SizeClasses.CLASS_COUNT << CLASS_SHIFT];
-    /** Per class: count, capacity and pops, packed as the class comment shows. Class 0 has capacity 0. */
-    final long[] state = new long[SizeClasses.CLASS_COUNT];
+    /**
+     * Longs of padding at each end of {@link #state} and {@link #top}, written on every pop and
+     * push: two threads' caches may end up side by side on the Java heap (a GC moves them), and
+     * without the padding their hot words could share a cache line. ({@link #slots} needs none at
+     * its start, where class 0's unused area lies, and gets the same at its end.)
+     */
+    private static final int PAD = 8;
+
+    final long[] slots = new long[(SizeClasses.CLASS_COUNT << CLASS_SHIFT) + PAD];
+    /** Per class: count, capacity and pops, packed as the class comment shows, at {@code PAD + c}. Class 0 has capacity 0. */
+    final long[] state = new long[SizeClasses.CLASS_COUNT + 2 * PAD];
     /**
      * Per class: a copy of the stack's top entry ({@code slots[(c << 6) + count - 1]}, meaningless
      * when the count is 0). A pop returns it without first loading the count to index the stack,
      * which takes one load off the chain that a loop of allocate-and-free waits on.
      */
-    final long[] top = new long[SizeClasses.CLASS_COUNT];
+    final long[] top = new long[SizeClasses.CLASS_COUNT + 2 * PAD];
     /** Slots moved in from / out to the central lists, per class. Owner only, read racily. */
     final long[] slotsIn = new long[SizeClasses.CLASS_COUNT];
     final long[] slotsOut = new long[SizeClasses.CLASS_COUNT];
@@ -114,50 +122,50 @@ final class ThreadCache {
         this.shardTag = shard << PageHeap.LIST_SHARD_SHIFT;
         this.sharedLock = owner == null ? new ReentrantLock() : null;
         for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
-            state[c] = (long) CAPACITY[c] << CAPACITY_SHIFT;
+            state[PAD + c] = (long) CAPACITY[c] << CAPACITY_SHIFT;
         }
     }
 
     /** Pops a slot of class {@code c} (tagged); 0 if the stack is empty. */
     long pop(int c) {
-        long s = state[c];
+        long s = state[PAD + c];
         int n = (int) (s & COUNT_MASK);
         if (n == 0) {
             return 0;
         }
-        long address = top[c];
+        long address = top[PAD + c];
         // The next top (for n == 1 an unused entry below the class's area; c >= 1 keeps it in range).
-        top[c] = slots[(c << CLASS_SHIFT) + n - 2];
-        state[c] = s - 1 + ONE_POP;
+        top[PAD + c] = slots[(c << CLASS_SHIFT) + n - 2];
+        state[PAD + c] = s - 1 + ONE_POP;
         return address;
     }
 
     /** Pushes a freed slot of class {@code c}; false if the stack is full (or {@code c} is 0). */
     boolean push(int c, long address) {
-        long s = state[c];
+        long s = state[PAD + c];
         int n = (int) (s & COUNT_MASK);
         if (n == (int) ((s >>> CAPACITY_SHIFT) & COUNT_MASK)) {
             return false;
         }
         slots[(c << CLASS_SHIFT) + n] = address;
-        top[c] = address;
-        state[c] = s + 1;
+        top[PAD + c] = address;
+        state[PAD + c] = s + 1;
         return true;
     }
 
     /** Slots of class {@code c} on the stack (racy when read by another thread). */
     int count(int c) {
-        return (int) (state[c] & COUNT_MASK);
+        return (int) (state[PAD + c] & COUNT_MASK);
     }
 
     /** Allocations served from class {@code c}'s stack so far (racy when read by another thread). */
     long pops(int c) {
-        return state[c] >>> POPS_SHIFT;
+        return state[PAD + c] >>> POPS_SHIFT;
     }
 
     /** Frees by this cache's users so far, of class {@code c}: into its stack (derived from the other counters) and remote. */
     long frees(int c) {
-        long s = state[c];
+        long s = state[PAD + c];
         return (s & COUNT_MASK) - slotsIn[c] + slotsOut[c] + (s >>> POPS_SHIFT) + remoteFrees[c];
     }
 
@@ -207,9 +215,9 @@ final class ThreadCache {
     }
 
     private void setCount(int c, int n) {
-        state[c] = (state[c] & ~COUNT_MASK) | n;
+        state[PAD + c] = (state[PAD + c] & ~COUNT_MASK) | n;
         if (n > 0) {
-            top[c] = slots[(c << CLASS_SHIFT) + n - 1];
+            top[PAD + c] = slots[(c << CLASS_SHIFT) + n - 1];
         }
     }
 
@@ -222,7 +230,7 @@ final class ThreadCache {
         int moved = centrals.of(shard, c).refill(slots, base, Math.max(1, CAPACITY[c] / 2));
         slotsIn[c] += moved;
         setCount(c, moved - 1);
-        state[c] += ONE_POP;
+        state[PAD + c] += ONE_POP;
         return slots[base + moved - 1];
     }
 
