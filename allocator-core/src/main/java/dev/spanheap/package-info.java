@@ -5,17 +5,24 @@
  * <h2>Glossary</h2>
  * <ul>
  * <li><b>page</b>: 8 KiB, the allocator's unit of address space.</li>
- * <li><b>arena</b> ({@link dev.spanheap.HeapArena}, Go's heapArena): 64 MiB of the heap's reserved
- *     address range, mapped with one mmap when needed; 8192 pages, with a page-to-span table.</li>
+ * <li><b>address range</b> ({@link dev.spanheap.AddressRange}): the heap's one reservation, the
+ *     flat page table the free fast path reads, and the held-bytes count the limit bounds.</li>
+ * <li><b>arena</b> ({@link dev.spanheap.HeapArena}, Go's heapArena): 64 MiB of the range, mapped
+ *     with one mmap when needed and owned by one page heap; 8192 pages, with a page-to-span table.</li>
+ * <li><b>shard</b>: one page heap and one central list per class; each platform thread is bound
+ *     to one ({@link dev.spanheap.ThreadCacheRegistry}), as jemalloc binds threads to arenas.</li>
  * <li><b>span</b> ({@link dev.spanheap.Span}, Go's mspan): a run of pages, either cut into equal
  *     slots of one size class (with a bitmap of allocated slots) or holding one large object.</li>
  * <li><b>size class</b> ({@link dev.spanheap.SizeClasses}): Go's 67 slot sizes from 8 B to 32 KiB.</li>
  * <li><b>thread cache</b> ({@link dev.spanheap.ThreadCache}, Go's mcache): per platform thread,
- *     a stack of free slot addresses per class; no lock, no atomics.</li>
- * <li><b>central list</b> ({@link dev.spanheap.CentralList}, Go's mcentral): per class, the spans
- *     with free slots; moves slots to and from caches in batches.</li>
- * <li><b>page heap</b> ({@link dev.spanheap.PageHeap}, Go's mheap): the arenas, the free page runs
- *     (coalesced, address-ordered best fit), large objects and dedicated mappings.</li>
+ *     a stack of free slot addresses per class, and a remote-free buffer for slots of other
+ *     shards; no lock, no atomics.</li>
+ * <li><b>central list</b> ({@link dev.spanheap.CentralList}, Go's mcentral): per class and shard,
+ *     the spans with free slots; moves slots to and from caches in batches
+ *     ({@link dev.spanheap.CentralLists} routes slots to the list that holds their span).</li>
+ * <li><b>page heap</b> ({@link dev.spanheap.PageHeap}, Go's mheap): per shard, its arenas, their
+ *     free page runs ({@link dev.spanheap.FreeRunIndex}: coalesced best fit, O(1) under 1 MiB),
+ *     spans and large objects. Objects larger than an arena: {@link dev.spanheap.DedicatedMappings}.</li>
  * <li><b>scavenger</b> ({@link dev.spanheap.Scavenger}): returns idle free pages to the OS.</li>
  * </ul>
  *
@@ -24,26 +31,32 @@
  * <li>Size to class: one table load. (Over 32 KiB: step 5.)</li>
  * <li>Thread cache: {@code caches[threadId & 4095]}, owner check, pop from the class's stack.
  *     About ten dependent instructions; no lock, no atomic.</li>
- * <li>Empty stack: the central list refills half a stack's worth under its lock.</li>
- * <li>No partial span: the central list takes a new span from the page heap (heap lock).</li>
- * <li>No free run long enough (or a large object): the page heap maps a new arena (one mmap).
- *     Objects larger than an arena get a mapping of their own.</li>
+ * <li>Empty stack: the central list of the thread's shard refills half a stack's worth under its lock.</li>
+ * <li>No partial span: the central list takes a new span from its shard's page heap (that heap's
+ *     lock). Large objects go to that page heap directly.</li>
+ * <li>No free run long enough: the page heap maps the range's next arena for itself (one mmap);
+ *     when the range is full, it borrows a run of another page heap. Objects larger than an arena
+ *     get a mapping of their own.</li>
  * </ol>
  *
  * <h2>Free</h2>
  * <ol>
- * <li>Page table: {@code pageInfo[(address - base) >>> 13]} gives the class and the page's place in
- *     its span; a multiply checks that the address starts a slot.</li>
+ * <li>Page table: {@code pageInfo[(address - base) >>> 13]}, XORed with the cache's shard tag,
+ *     gives the class and the page's place in its span; a multiply checks that the address starts
+ *     a slot (of this shard: another shard's slot fails the check).</li>
  * <li>Push on the thread cache's stack for the class.</li>
- * <li>Full stack: the older half goes back to the central list; a span whose last slot returns
- *     goes back to the page heap, merging with free neighbours.</li>
+ * <li>Full stack: the older half goes back to the central lists; a span whose last slot returns
+ *     goes back to the page heap that owns its arena, merging with free neighbours.</li>
+ * <li>A slot of another shard: to the remote-free buffer, home in a batch (or, if it fills whole
+ *     cache lines, on the stack as in step 2).</li>
  * <li>Anything else (large, dedicated, bad address) takes {@code freeSlow}, which checks and
  *     explains.</li>
  * </ol>
  *
  * <h2>Locks</h2>
  * Order: registry lock (thread caches), then a shared cache's lock, then a central-list lock, then
- * the page heap lock. No path holds two central-list locks, except verification and heap
- * snapshots, which take them in class order.
+ * the range's grow lock, then a page heap lock. No path holds two central-list locks, except
+ * verification and heap snapshots, which take them shard by shard in class order; no path holds two
+ * page heap locks except the page table's growth and snapshots, which take them all in index order.
  */
 package dev.spanheap;
