@@ -83,6 +83,7 @@ final class HeapModel {
             for (int step = 0; step < actions.size(); step++) {
                 HeapAction action = actions.get(step);
                 try {
+                    count("action " + action.kind());
                     model.apply(action);
                     model.checkAgreement();
                 } catch (RuntimeException | AssertionError | OutOfMemoryError e) {

@@ -25,7 +25,8 @@ class HeapModelPropertyTest {
     @Test
     void defaultModeKeepsEveryInvariantAndAgreesWithTheModel() {
         SpanHeapConfig config = quietHeap("model-default").addressSpaceBytes(4 * GIB).build();
-        check("defaultMode", 4000, HeapAction.Mix.DEFAULT, config);
+        check("defaultMode", 4000, HeapAction.Mix.DEFAULT, config, "large objects", "hand-off: platform threads",
+                "hand-off: virtual threads", "reallocate: moved", "reallocate: in place");
     }
 
     /**
@@ -35,7 +36,7 @@ class HeapModelPropertyTest {
     @Test
     void checkedModeKeepsEveryInvariantAndRejectsEveryDoubleFree() {
         SpanHeapConfig config = quietHeap("model-checked").addressSpaceBytes(4 * GIB).checked(true).build();
-        check("checkedMode", 2000, HeapAction.Mix.CHECKED, config);
+        check("checkedMode", 2000, HeapAction.Mix.CHECKED, config, "double frees caught", "large objects");
     }
 
     /**
@@ -46,7 +47,7 @@ class HeapModelPropertyTest {
     @Test
     void limitedHeapRefusesOnlyWhatWouldPassTheLimitAndStaysUsable() {
         SpanHeapConfig config = quietHeap("model-limited").addressSpaceBytes(GIB).maxHeapBytes(40L << 20).build();
-        check("limitedHeap", 1500, HeapAction.Mix.LIMITED, config);
+        check("limitedHeap", 1500, HeapAction.Mix.LIMITED, config, "refused: maxHeapBytes");
     }
 
     /**
@@ -56,10 +57,17 @@ class HeapModelPropertyTest {
     @Test
     void smallAddressRangeRefusesCleanlyWhenFull() {
         SpanHeapConfig config = quietHeap("model-two-arenas").addressSpaceBytes(128L << 20).build();
-        check("smallAddressRange", 1000, HeapAction.Mix.LIMITED, config);
+        check("smallAddressRange", 1000, HeapAction.Mix.LIMITED, config, "refused: address range full");
     }
 
-    private static void check(String property, int tries, HeapAction.Mix mix, SpanHeapConfig config) {
+    /**
+     * Runs the property, then checks that the generator really exercised what the property is
+     * about: at least {@link #MIN_PER_ACTION} of every action kind the mix gives a weight to, and at
+     * least one of each event named in {@code events} (a generator that stopped producing frees,
+     * or a limit never reached, fails here instead of passing quietly).
+     */
+    private static void check(String property, int tries, HeapAction.Mix mix, SpanHeapConfig config, String... events) {
+        HeapModel.COVERAGE.clear();
         new PropertyRunner<HeapAction>(
                 HeapModelPropertyTest.class.getSimpleName() + "#" + property,
                 tries,
@@ -68,7 +76,35 @@ class HeapModelPropertyTest {
                 HeapAction::simpler)
                 .run();
         System.out.println("  exercised: " + HeapModel.COVERAGE);
+        java.util.Map<HeapAction.Kind, Integer> weights = new java.util.EnumMap<>(HeapAction.Kind.class);
+        weights.put(HeapAction.Kind.ALLOCATE, mix.allocate());
+        weights.put(HeapAction.Kind.ALLOCATE_ADDRESS, mix.allocateAddress());
+        weights.put(HeapAction.Kind.FREE, mix.free());
+        weights.put(HeapAction.Kind.REALLOCATE, mix.reallocate());
+        weights.put(HeapAction.Kind.HANDOFF_ALLOCATE, mix.handOff());
+        weights.put(HeapAction.Kind.HANDOFF_FREE, mix.handOff());
+        weights.put(HeapAction.Kind.DOUBLE_FREE, mix.doubleFree());
+        weights.put(HeapAction.Kind.FLUSH, mix.maintenance());
+        weights.put(HeapAction.Kind.RELEASE, mix.maintenance());
+        for (var weight : weights.entrySet()) {
+            if (weight.getValue() > 0) {
+                long done = exercised("action " + weight.getKey());
+                org.junit.jupiter.api.Assertions.assertTrue(done >= MIN_PER_ACTION,
+                        property + ": only " + done + " " + weight.getKey() + " actions ran (at least " + MIN_PER_ACTION + " expected)");
+            }
+        }
+        for (String event : events) {
+            org.junit.jupiter.api.Assertions.assertTrue(exercised(event) > 0, property + ": no '" + event + "' in " + HeapModel.COVERAGE);
+        }
         HeapModel.COVERAGE.clear();
+    }
+
+    /** Fewest actions of a kind the mix weights that a property's run must carry out. */
+    private static final long MIN_PER_ACTION = 100;
+
+    private static long exercised(String what) {
+        java.util.concurrent.atomic.LongAdder count = HeapModel.COVERAGE.get(what);
+        return count == null ? 0 : count.sum();
     }
 
 }
