@@ -39,7 +39,7 @@ final class AddressRange {
     /** Arenas mapped. Written under {@link #growLock}, read racily by {@link #contains}. */
     volatile int arenaCount;
     /** Arenas mapped since creation (each one a 64 MiB mmap). Guarded by {@link #growLock}. */
-    long arenaReservations;
+    private long arenaReservations;
 
     /**
      * Per page of the mapped arenas: {@code sizeClass | pageInSpan << 8 | listShard << 24} for a
@@ -212,7 +212,9 @@ final class AddressRange {
     }
 
     private void growPageInfo(int pages) {
-        lockAll(0);
+        for (PageHeap heap : pageHeaps) {
+            heap.lock.lock();
+        }
         try {
             int[] grown = new int[pages];
             System.arraycopy(pageInfo, 0, grown, 0, pageInfo.length);
@@ -222,12 +224,6 @@ final class AddressRange {
             for (PageHeap heap : pageHeaps) {
                 heap.lock.unlock();
             }
-        }
-    }
-
-    private void lockAll(int from) {
-        for (int i = from; i < pageHeaps.length; i++) {
-            pageHeaps[i].lock.lock();
         }
     }
 

@@ -16,7 +16,8 @@ import java.lang.foreign.ValueLayout;
  *
  * <p>Departure from Go: Go's mcache holds a whole span per class and the garbage collector sweeps;
  * with explicit frees from any thread, moving slot batches (as TCMalloc's central free lists do)
- * keeps a freed slot usable by the freeing thread at once and needs no remote-free queue.
+ * keeps a freed slot of the thread's own shard usable by the freeing thread at once; slots of other
+ * shards that may share a cache line wait in the freeing cache's remote buffer (see {@link ThreadCache}).
  *
  * <p>Each shard of the heap has its own list per class (see {@link CentralLists}), whose spans
  * come from the shard's page heap; a slot always goes back to the list of the shard that owns its

@@ -15,8 +15,8 @@ import java.util.concurrent.locks.LockSupport;
  * ({@link SpanHeapConfig#scavengerEnabled()}) no thread runs, and a pass runs only when called.
  *
  * <p>Cost at rest: one wake-up per period that takes the registry lock (to look for ended threads)
- * and the page heap lock for a few reads; measured at about 1.4 ms of CPU over 2 s (0.07% of a
- * core) by {@code MemoryReturnTest.idleScavengerCostsLittleCpu}. Started on the heap's first trip
+ * and each page heap's lock for a few reads; {@code MemoryReturnTest.idleScavengerCostsLittleCpu}
+ * bounds its CPU time (docs/memory.md). Started on the heap's first trip
  * to its central lists or page heap, stopped (and joined) by {@link SpanHeap#close()}. The thread
  * holds the heap strongly: a heap that is dropped without {@code close()} keeps its scavenger.
  */

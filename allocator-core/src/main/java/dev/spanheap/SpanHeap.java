@@ -361,12 +361,17 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         if (inSpan >= SLOT_AREA_END[sizeClass] || !SizeClasses.isSlotMultiple(inSpan, sizeClass)) {
             return false;
         }
+        pushOtherShardsSlot(cache, sizeClass, address);
+        return true;
+    }
+
+    /** Frees a slot of another shard's span into {@code cache}: remote buffer or stack, as {@link #freeRemote} explains. */
+    private void pushOtherShardsSlot(ThreadCache cache, int sizeClass, long address) {
         if (SHARES_CACHE_LINES[sizeClass]) {
             cache.pushRemote(sizeClass, address, centrals);
         } else {
             pushOrDrain(cache, sizeClass, address);
         }
-        return true;
     }
 
     private void freeSlow(long address, String operation) {
@@ -395,8 +400,8 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         ThreadCache cache = registry.cacheForCurrentThread();
         if (cache.owner != null) {
             // A thread's first free (its cache was just made): the fast path's choice, once.
-            if (span.listShard != cache.shard && SHARES_CACHE_LINES[span.sizeClass]) {
-                cache.pushRemote(span.sizeClass, address, centrals);
+            if (span.listShard != cache.shard) {
+                pushOtherShardsSlot(cache, span.sizeClass, address);
             } else {
                 pushOrDrain(cache, span.sizeClass, address);
             }
