@@ -3,9 +3,6 @@ package dev.spanheap.bench;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -21,16 +18,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class SpanHeapToolOptionsTest {
 
-    /** What one run of the tool printed, and its exit code. */
-    private record Outcome(int exitCode, String out, String err) {
-    }
-
-    private static Outcome run(String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code = SpanHeapTool.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8));
-        return new Outcome(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    private static ToolRun run(String... args) {
+        return ToolRun.of(args);
     }
 
     @Test
@@ -49,12 +38,12 @@ class SpanHeapToolOptionsTest {
                         "--threads", "(default 2)", "--seconds", "--idle-timeout", "(default 10)", "--paranoid"));
         assertEquals(SpanHeapTool.COMMANDS.keySet(), expected.keySet(), "a help expectation per command");
         expected.forEach((command, texts) -> {
-            Outcome help = run(command, "--help");
+            ToolRun help = run(command, "--help");
             assertEquals(0, help.exitCode(), command + " --help");
             for (String text : texts) {
                 assertTrue(help.out().contains(text), command + " --help mentions " + text + ":\n" + help.out());
             }
-            Outcome viaHelpCommand = run("help", command);
+            ToolRun viaHelpCommand = run("help", command);
             assertEquals(0, viaHelpCommand.exitCode(), "help " + command);
             assertEquals(help.out(), viaHelpCommand.out(), "'help " + command + "' prints the same as '" + command + " --help'");
         });
@@ -63,7 +52,7 @@ class SpanHeapToolOptionsTest {
     @Test
     void bothValueFormsAndUnderscoresAreRead(@TempDir Path directory) throws Exception {
         Path svg = directory.resolve("map.svg");
-        Outcome outcome = run("heapmap", "--objects=2_000", "--keep", "0.5", "--seed=7", "--out", svg.toString());
+        ToolRun outcome = run("heapmap", "--objects=2_000", "--keep", "0.5", "--seed=7", "--out", svg.toString());
         assertEquals(0, outcome.exitCode(), outcome.err());
         assertTrue(outcome.out().startsWith("2,000 blocks allocated"), outcome.out());
         assertTrue(Files.size(svg) > 0);
@@ -80,7 +69,7 @@ class SpanHeapToolOptionsTest {
                 List.of("bench", "--quick", "--iteration-ms", "100"), "--quick and --iteration-ms exclude each other",
                 List.of("render", "--charts", "x", "--no-charts"), "--charts and --no-charts exclude each other");
         cases.forEach((args, message) -> {
-            Outcome outcome = run(args.toArray(String[]::new));
+            ToolRun outcome = run(args.toArray(String[]::new));
             assertEquals(SpanHeapTool.USAGE, outcome.exitCode(), "exit code of " + args);
             assertTrue(outcome.err().startsWith("spanheap") && outcome.err().contains(message), args + ": " + outcome.err());
             assertTrue(outcome.err().contains("Usage: spanheap"), "usage printed for " + args);
@@ -90,7 +79,7 @@ class SpanHeapToolOptionsTest {
 
     @Test
     void aRunThatFailsExitsWithOneAndSaysWhy(@TempDir Path directory) {
-        Outcome outcome = run("render", "--input", directory.resolve("missing").toString());
+        ToolRun outcome = run("render", "--input", directory.resolve("missing").toString());
         assertEquals(SpanHeapTool.FAILED, outcome.exitCode(), outcome.err());
         assertTrue(outcome.err().contains("spanheap render: failed: java.io.IOException: no results directory"), outcome.err());
         assertTrue(!outcome.err().contains("Usage:"), "a failed run is not a usage error: " + outcome.err());

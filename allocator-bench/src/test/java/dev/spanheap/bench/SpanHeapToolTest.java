@@ -6,9 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -23,31 +20,23 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class SpanHeapToolTest {
 
-    /** What one run of the tool printed, and its exit code. */
-    private record Outcome(int exitCode, String out, String err) {
-    }
-
     @BeforeAll
     static void allowConcurrentJmh() {
         // Other JMH runs may hold JMH's machine-wide lock; this test's run is a smoke run, not a measurement.
         System.setProperty("jmh.ignoreLock", "true");
     }
 
-    private static Outcome run(String... args) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        ByteArrayOutputStream err = new ByteArrayOutputStream();
-        int code = SpanHeapTool.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8));
-        return new Outcome(code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    private static ToolRun run(String... args) {
+        return ToolRun.of(args);
     }
 
     @Test
     void helpOnTheToolAndEveryCommandSucceeds() {
-        Outcome top = run("--help");
+        ToolRun top = run("--help");
         assertEquals(0, top.exitCode());
         for (String command : SpanHeapTool.COMMANDS.keySet()) {
             assertTrue(top.out().contains(command), "top-level help lists " + command);
-            Outcome help = run(command, "--help");
+            ToolRun help = run(command, "--help");
             assertEquals(0, help.exitCode(), command + " --help");
             assertTrue(help.out().startsWith("Usage: spanheap " + command), command + " --help prints its usage: " + help.out());
         }
@@ -67,7 +56,7 @@ class SpanHeapToolTest {
                 new String[] {"bench", "--allocator", "dlmalloc"},
                 new String[] {"stress", "stray"});
         for (String[] args : bad) {
-            Outcome outcome = run(args);
+            ToolRun outcome = run(args);
             assertEquals(2, outcome.exitCode(), "exit code of " + String.join(" ", args));
             assertTrue(outcome.err().contains("Usage: spanheap"), "usage printed for " + String.join(" ", args) + ": " + outcome.err());
         }
@@ -75,7 +64,7 @@ class SpanHeapToolTest {
 
     @Test
     void shortStressRunVerifiesAndExitsZero() {
-        Outcome outcome = run("stress", "--duration", "2s", "--threads", "2", "--seed", "42");
+        ToolRun outcome = run("stress", "--duration", "2s", "--threads", "2", "--seed", "42");
         assertEquals(0, outcome.exitCode(), outcome.out() + outcome.err());
         assertTrue(outcome.out().contains("OK: every block verified"), outcome.out());
         assertTrue(outcome.out().contains("seed 42"), "the seed is printed for replay");
@@ -84,7 +73,7 @@ class SpanHeapToolTest {
     @Test
     void heapMapOfAFragmentedHeapIsWrittenAsSvg(@TempDir Path directory) throws Exception {
         Path svg = directory.resolve("map.svg");
-        Outcome outcome = run("heapmap", "--objects", "20000", "--out", svg.toString());
+        ToolRun outcome = run("heapmap", "--objects", "20000", "--out", svg.toString());
         assertEquals(0, outcome.exitCode(), outcome.out() + outcome.err());
         String text = Files.readString(svg);
         assertTrue(text.contains("<svg") && text.trim().endsWith("</svg>"), "an SVG document: " + text.substring(0, Math.min(200, text.length())));
@@ -93,7 +82,7 @@ class SpanHeapToolTest {
 
     @Test
     void compareJsonParsesAndHasTheRawPathAndMalloc() throws Exception {
-        Outcome outcome = run("compare", "--quick", "--json");
+        ToolRun outcome = run("compare", "--quick", "--json");
         assertEquals(0, outcome.exitCode(), outcome.err());
         // A plain ObjectMapper: the output must be strict JSON (no NaN), readable by any program.
         JsonNode root = new ObjectMapper().readTree(outcome.out().trim());
