@@ -2,6 +2,7 @@ package dev.spanheap;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.Arrays;
 
 /**
  * The spans of one size class that have free slots, and the exchange of slots between those spans
@@ -54,6 +55,15 @@ final class CentralList {
     /** Spare empty spans kept in default mode: enough for one full thread-cache stack of the class. */
     final int maxSpareSpans;
 
+    /** Most new spans one refill takes from the page heap at once. */
+    static final int NEW_SPANS_MAX = 16;
+    /**
+     * New spans on their way from the page heap, or empty spans gathered by {@link #giveBack} on
+     * their way back ({@link #gatheredSpans} of them). Guarded by the lock.
+     */
+    private final Span[] spanScratch = new Span[NEW_SPANS_MAX];
+    private int gatheredSpans;
+
     /** Head of the intrusive list of spans with at least one free slot, lowest address not implied. */
     private Span partialHead;
 
@@ -94,10 +104,9 @@ final class CentralList {
             while (moved < count) {
                 Span span = partialHead;
                 if (span == null) {
-                    if (moved > 0) {
-                        break;
-                    }
-                    span = newSpan();
+                    // Enough new spans for the rest of the request, in one page heap call.
+                    takeNewSpans(Math.min(NEW_SPANS_MAX, Math.ceilDiv(count - moved, SizeClasses.SLOTS_PER_SPAN[sizeClass])));
+                    span = partialHead;
                     newSpan = true;
                 }
                 while (moved < count && !span.isFull()) {
@@ -140,6 +149,7 @@ final class CentralList {
                 }
                 returnSlot(span, slot);
             }
+            freeGatheredSpans();
             slotsGivenBack += count;
         }
     }
@@ -196,6 +206,7 @@ final class CentralList {
             span.poisoned[slot >>> 6] |= 1L << slot;
             directFrees++;
             returnSlot(span, slot);
+            freeGatheredSpans();
         }
     }
 
@@ -243,7 +254,8 @@ final class CentralList {
                     unlinkPartial(span);
                 }
                 spans--;
-                range.arenaOfPage(span.firstPage).owner.freeSmallSpan(span);
+                // Gathered, so that a batch coming back frees its spans in one page heap call.
+                gather(span);
             }
         } else if (wasFull) {
             linkPartial(span);
@@ -251,11 +263,43 @@ final class CentralList {
     }
 
     private Span newSpan() {
-        Span span = pageHeap.allocateSmallSpan(sizeClass, pageHeap.index);
-        spans++;
-        emptySpans++;
-        linkPartial(span);
-        return span;
+        takeNewSpans(1);
+        return partialHead;
+    }
+
+    /** Takes between 1 and {@code wanted} new spans from the page heap onto the partial list. */
+    private void takeNewSpans(int wanted) {
+        int taken = pageHeap.allocateSmallSpans(sizeClass, pageHeap.index, spanScratch, wanted);
+        for (int i = 0; i < taken; i++) {
+            linkPartial(spanScratch[i]);
+            spanScratch[i] = null;
+        }
+        spans += taken;
+        emptySpans += taken;
+    }
+
+    /** Adds an empty span, already off the partial list, to those {@link #freeGatheredSpans} returns. */
+    private void gather(Span span) {
+        if (gatheredSpans == spanScratch.length) {
+            freeGatheredSpans();
+        }
+        spanScratch[gatheredSpans++] = span;
+    }
+
+    /** Returns the empty spans gathered in {@link #spanScratch} to the page heaps that own them, one call per owner. */
+    private void freeGatheredSpans() {
+        int from = 0;
+        while (from < gatheredSpans) {
+            PageHeap owner = range.arenaOfPage(spanScratch[from].firstPage).owner;
+            int to = from + 1;
+            while (to < gatheredSpans && range.arenaOfPage(spanScratch[to].firstPage).owner == owner) {
+                to++;
+            }
+            owner.freeSmallSpans(spanScratch, from, to);
+            from = to;
+        }
+        Arrays.fill(spanScratch, 0, gatheredSpans, null);
+        gatheredSpans = 0;
     }
 
     private void linkPartial(Span span) {
@@ -295,10 +339,11 @@ final class CentralList {
                     unlinkPartial(span);
                     spans--;
                     emptySpans--;
-                    range.arenaOfPage(span.firstPage).owner.freeSmallSpan(span);
+                    gather(span);
                 }
                 span = next;
             }
+            freeGatheredSpans();
         }
     }
 

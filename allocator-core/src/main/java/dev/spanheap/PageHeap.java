@@ -1,5 +1,6 @@
 package dev.spanheap;
 
+import java.util.Arrays;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -22,9 +23,12 @@ import java.util.concurrent.locks.ReentrantLock;
  * clean needs no zeroing. Clean pages going into a span count as newly held
  * ({@link AddressRange#tryHold}, which enforces {@code maxHeapBytes}); dirty pages were held already.
  *
- * <p><b>Span structures are reused</b> (Go's {@code fixalloc}): a freed span goes on a bounded
- * pool of this page heap and is re-initialised for the next span, so no path allocates a Java
- * object per span once the pool is warm.
+ * <p><b>Span structures are reused</b> (Go's {@code fixalloc}): a freed span goes on the pool of
+ * this page heap and is re-initialised for the next span, so no path allocates a Java object per
+ * span once the pool is warm. As in Go, the pool is not bounded: it holds at most as many
+ * structures as this heap once had spans at the same time (a few hundred bytes of Java heap per
+ * span, against at least 8 KiB of native memory each); a bound below a workload's span churn
+ * made Java garbage again (a batch of 1000 blocks of 4 KiB cycles 500 one-page spans).
  *
  * <p>Synchronization: every mutable field, and the page-table entries and arenas it owns, are
  * guarded by {@link #lock}. Lock order: a central-list lock, then a page heap lock; page heap
@@ -37,8 +41,6 @@ final class PageHeap {
     static final int PAGE_IN_SPAN_MASK = 0xFFFF;
     /** Where a small span's page-table entries keep the shard of the central list that holds it. */
     static final int LIST_SHARD_SHIFT = 24;
-    /** Freed span structures kept for reuse, at most. */
-    private static final int SPAN_POOL_CAPACITY = 256;
 
     final ReentrantLock lock = new ReentrantLock();
     /** Serializes scavenger passes (they use {@link #runBeingReleased}); taken before {@link #lock}. */
@@ -48,8 +50,8 @@ final class PageHeap {
     private final AddressRange range;
     private final boolean checked;
     private final FreeRunIndex freeRuns;
-    /** Freed spans, for reuse. Guarded by the lock. */
-    private final Span[] spanPool = new Span[SPAN_POOL_CAPACITY];
+    /** Freed spans, for reuse, in {@code [0, spanPoolSize)}; grows by doubling. Guarded by the lock. */
+    private Span[] spanPool = new Span[64];
 
     // Written on every span and large object, by this shard's threads only: padded by a cache
     // line on each side (the JVM lays out an object's long fields together, in this order), so
@@ -125,6 +127,34 @@ final class PageHeap {
         return allocateSpan(pages, 1, sizeClass, listShard, (long) pages << SizeClasses.PAGE_SHIFT);
     }
 
+    /**
+     * Up to {@code count} new spans of size class {@code sizeClass} into {@code out}, in one hold
+     * of the lock; returns how many, at least one. The first is taken as {@link #allocateSmallSpan}
+     * takes it; the others only from free runs this heap already holds, without growing, borrowing
+     * or releasing memory for the limit (a refill that needs several spans should not pay for a
+     * lock and an index search per span, nor map an arena for spans it could do without).
+     */
+    int allocateSmallSpans(int sizeClass, int listShard, Span[] out, int count) {
+        int pages = SizeClasses.SPAN_PAGES[sizeClass];
+        long bytes = (long) pages << SizeClasses.PAGE_SHIFT;
+        int taken = 0;
+        acquire();
+        try {
+            Span span = allocateRun(pages, 1, sizeClass, bytes, true);
+            while (span != null) {
+                registerSmall(span, sizeClass, listShard);
+                out[taken++] = span;
+                span = taken < count ? allocateHeldRun(pages, sizeClass) : null;
+            }
+        } finally {
+            lock.unlock();
+        }
+        if (taken == 0) {
+            out[taken++] = allocateSpan(pages, 1, sizeClass, listShard, bytes);
+        }
+        return taken;
+    }
+
     /** A large-object span of {@code pages} pages whose start is aligned to {@code alignPages} pages. */
     Span allocateLarge(long requestedBytes, int pages, int alignPages) {
         return allocateSpan(pages, alignPages, 0, index, requestedBytes);
@@ -153,13 +183,8 @@ final class PageHeap {
             if (span == null) {
                 return null;
             }
-            int[] info = range.pageInfo;
             if (sizeClass != 0) {
-                span.listShard = listShard;
-                for (int i = 0; i < pages; i++) {
-                    info[(int) (span.firstPage + i)] = sizeClass | i << 8 | listShard << LIST_SHARD_SHIFT;
-                }
-                smallSpans++;
+                registerSmall(span, sizeClass, listShard);
             } else {
                 // No page-table entries: a large span's stay 0 (see AddressRange.spanAt).
                 span.requestedBytes = requestedBytes;
@@ -197,13 +222,29 @@ final class PageHeap {
         }
     }
 
-    /** Returns an empty small span. Called by its central list, holding its lock. */
-    void freeSmallSpan(Span span) {
+    /** Writes a new small span's page-table entries and counts it. Holding the lock. */
+    private void registerSmall(Span span, int sizeClass, int listShard) {
+        int[] info = range.pageInfo;
+        span.listShard = listShard;
+        for (int i = 0; i < span.pages; i++) {
+            info[(int) (span.firstPage + i)] = sizeClass | i << 8 | listShard << LIST_SHARD_SHIFT;
+        }
+        smallSpans++;
+    }
+
+    /**
+     * Returns the empty small spans {@code spans[from .. to)}, all of this heap, in one hold of the
+     * lock. Called by their central list, holding its lock.
+     */
+    void freeSmallSpans(Span[] spans, int from, int to) {
         acquire();
         try {
-            java.util.Arrays.fill(range.pageInfo, (int) span.firstPage, (int) (span.firstPage + span.pages), 0);
-            smallSpans--;
-            freeSpan(span);
+            for (int i = from; i < to; i++) {
+                Span span = spans[i];
+                Arrays.fill(range.pageInfo, (int) span.firstPage, (int) (span.firstPage + span.pages), 0);
+                smallSpans--;
+                freeSpan(span);
+            }
         } finally {
             lock.unlock();
         }
@@ -260,6 +301,36 @@ final class PageHeap {
                 lock.lock();
             }
         }
+        return carve(arena, runStart, runLength, local, pages, dirtyPages, sizeClass);
+    }
+
+    /**
+     * A span of {@code pages} pages from a free run that fits, if one does and the heap may hold
+     * its clean pages without releasing anything for the limit; else null. Holding the lock.
+     */
+    private Span allocateHeldRun(int pages, int sizeClass) {
+        long key = freeRuns.bestFit(pages);
+        if (key == FreeRunIndex.NONE) {
+            return null;
+        }
+        long runStart = FreeRunIndex.start(key);
+        HeapArena arena = range.arenaOfPage(runStart);
+        int local = (int) (runStart - arena.firstPage);
+        int dirtyPages = arena.countDirty(local, pages);
+        long growth = (long) (pages - dirtyPages) << SizeClasses.PAGE_SHIFT;
+        if (growth != 0 && !range.tryHold(growth)) {
+            return null;
+        }
+        return carve(arena, runStart, FreeRunIndex.length(key), local, pages, dirtyPages, sizeClass);
+    }
+
+    /**
+     * Cuts the span at arena page {@code local} out of the free run {@code [runStart, runStart +
+     * runLength)}, which holds it, puts what is left of the run back in the index and initialises
+     * a span structure for it. Holding the lock, the clean pages already held.
+     */
+    private Span carve(HeapArena arena, long runStart, int runLength, int local, int pages, int dirtyPages, int sizeClass) {
+        long start = arena.firstPage + local;
         long since = arena.freeRunSince[(int) (runStart - arena.firstPage)];
         freeRuns.remove(arena, (int) (runStart - arena.firstPage), runLength);
         int head = (int) (start - runStart);
@@ -314,9 +385,10 @@ final class PageHeap {
         freePages += span.pages;
         dirtyFreePages += span.pages;
         freeRuns.coalesceAndInsert(arena, local, span.pages, range.coarseNanos());
-        if (spanPoolSize < SPAN_POOL_CAPACITY) {
-            spanPool[(int) spanPoolSize++] = span;
+        if (spanPoolSize == spanPool.length) {
+            spanPool = Arrays.copyOf(spanPool, spanPool.length * 2);
         }
+        spanPool[(int) spanPoolSize++] = span;
     }
 
     // ---------------------------------------------------------------- returning memory
