@@ -301,4 +301,43 @@ class PageHeapTest {
         assertTrue(free(heaps[0], a));
         assertValid(heaps[0]);
     }
+
+    @Test
+    void severalSmallSpansComeInOneCallOnlyAsFarAsTheLimitAllows() {
+        PageHeap heap = newHeap(SpanHeapConfig.builder().addressSpaceBytes(2 * HeapArena.BYTES).maxHeapBytes(64 << 10));
+        int c = SizeClasses.classOf(4096);
+        assertEquals(1, SizeClasses.SPAN_PAGES[c]);
+        Span large = heap.allocateLarge(48 << 10, 6, 1);
+        Span[] out = new Span[16];
+        // 2 pages are left under the limit: the first span is taken as usual, the second from a
+        // held run, and the call stops there instead of failing at the limit.
+        assertEquals(2, heap.allocateSmallSpans(c, 0, out, 16));
+        assertEquals(64 << 10, range.heldBytes());
+        assertTrue(out[0].start != out[1].start && out[0].sizeClass == c && out[1].sizeClass == c);
+        assertSame(out[1], range.spanAt(out[1].start + 100));
+        assertValid(heap);
+        heap.freeSmallSpans(out, 0, 2);
+        assertNull(range.spanAt(out[0].start));
+        assertValid(heap);
+        // With the pages now held (dirty), a call takes as many as asked for.
+        assertTrue(free(heap, large));
+        assertEquals(5, heap.allocateSmallSpans(c, 0, out, 5));
+        assertValid(heap);
+        heap.freeSmallSpans(out, 0, 5);
+        assertValid(heap);
+    }
+
+    @Test
+    void severalSmallSpansFromAFullRangeBorrowOnlyOne() {
+        PageHeap[] heaps = newHeaps(SpanHeapConfig.builder().addressSpaceBytes(HeapArena.BYTES), 2);
+        Span a = heaps[0].allocateLarge(8192, 1, 1);
+        Span[] out = new Span[16];
+        assertEquals(1, heaps[1].allocateSmallSpans(SizeClasses.classOf(4096), 1, out, 16));
+        assertSame(heaps[0], range.arenaAt(out[0].start).owner, "borrowed from the heap that owns the arena");
+        assertEquals(1, out[0].listShard);
+        heaps[0].freeSmallSpans(out, 0, 1);
+        assertTrue(free(heaps[0], a));
+        assertValid(heaps[0]);
+        assertValid(heaps[1]);
+    }
 }
