@@ -18,8 +18,9 @@ fi
 JAVA="${JAVA_HOME:+$JAVA_HOME/bin/}java"
 mvn -B -q -Pjcstress -pl allocator-jcstress -am compile \
     dependency:build-classpath -Dmdep.outputFile=target/jcstress.classpath -Dmdep.includeScope=runtime
-module=allocator-jcstress
-classpath="$module/target/classes:allocator-core/target/classes:$(cat "$module/target/jcstress.classpath")"
+root="$(pwd)"
+module="$root/allocator-jcstress"
+classpath="$module/target/classes:$root/allocator-core/target/classes:$(cat "$module/target/jcstress.classpath")"
 args=("$@")
 [[ ${#args[@]} -eq 0 ]] && args=(-m quick)
 cmd=("$JAVA" -cp "$classpath" org.openjdk.jcstress.Main
@@ -29,5 +30,6 @@ if [[ -z "${SPANHEAP_NO_LOCK:-}" ]]; then
     cmd=(flock /tmp/jmh.lock "${cmd[@]}")
 fi
 start=$(date +%s)
-"${cmd[@]}"
+# jcstress writes its raw results file into the working directory.
+(cd "$module/target" && "${cmd[@]}")
 echo "jcstress run: $(( $(date +%s) - start )) s wall (including waiting for the lock)"
