@@ -43,7 +43,11 @@ class StackArenaPropertyTest {
         }
     }
 
-    /** A sequence of 1 to 59 steps, drawn as {@link #generate(SplittableRandom, int)} draws them. */
+    /**
+     * A sequence of 1 to 59 steps: a quarter opens, half allocations, a quarter closes; three in
+     * four steps aim at the innermost arena; sizes mostly under 300 bytes, some up to 17 KB, a
+     * few past the 16 KiB heap-fallback threshold; alignments mostly up to 64, some up to 16 KiB.
+     */
     static List<Step> generate(Gen gen) {
         int length = (int) gen.between(1, 59);
         List<Step> steps = new ArrayList<>(length);
