@@ -29,9 +29,4 @@ final class ReleaseFailureLog {
                     refused);
         }
     }
-
-    /** Whether a refusal has been reported. */
-    boolean reported() {
-        return reported.get();
-    }
 }
