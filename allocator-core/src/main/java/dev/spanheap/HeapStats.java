@@ -48,6 +48,9 @@ import java.util.List;
  * @param doubleFreesDetected     double frees caught after the fact (default mode) and skipped
  * @param sizeClasses             per size class, only classes that have been used
  * @param stack                   the thread stacks behind {@link SpanHeap#newConfinedArena()}
+ * @param releaseFailures         releases of free pages to the OS (madvise) that the kernel refused
+ *                                since creation; their pages stayed free and held, to be tried again
+ *                                (the first refusal is also logged, see {@code docs/memory.md})
  */
 public record HeapStats(
         long liveObjects,
@@ -82,7 +85,8 @@ public record HeapStats(
         long threadCaches,
         long doubleFreesDetected,
         List<SizeClassStats> sizeClasses,
-        StackStats stack) {
+        StackStats stack,
+        long releaseFailures) {
 
     public HeapStats {
         sizeClasses = List.copyOf(sizeClasses);
@@ -156,6 +160,7 @@ public record HeapStats(
         private long doubleFreesDetected;
         private List<SizeClassStats> sizeClasses = List.of();
         private StackStats stack;
+        private long releaseFailures;
 
         Builder liveObjects(long value) {
             this.liveObjects = value;
@@ -322,8 +327,13 @@ public record HeapStats(
             return this;
         }
 
+        Builder releaseFailures(long value) {
+            this.releaseFailures = value;
+            return this;
+        }
+
         HeapStats build() {
-            return new HeapStats(liveObjects, allocatedBytes, reservedBytes, arenas, heldBytes, maxHeapBytes, spanBytes, freePageBytes, retainedFreeBytes, releasedBytes, releasedBytesTotal, residentEstimateBytes, cachedBytes, freeSlotBytes, largestFreeRunBytes, freeRuns, smallSpans, largeObjects, largeObjectBytes, largeRequestedBytes, dedicatedObjects, dedicatedBytes, totalAllocations, totalFrees, allocationsFromCache, allocationsFromCentral, allocationsFromNewSpan, allocationsFromPageHeap, arenaReservations, threadCaches, doubleFreesDetected, sizeClasses, stack);
+            return new HeapStats(liveObjects, allocatedBytes, reservedBytes, arenas, heldBytes, maxHeapBytes, spanBytes, freePageBytes, retainedFreeBytes, releasedBytes, releasedBytesTotal, residentEstimateBytes, cachedBytes, freeSlotBytes, largestFreeRunBytes, freeRuns, smallSpans, largeObjects, largeObjectBytes, largeRequestedBytes, dedicatedObjects, dedicatedBytes, totalAllocations, totalFrees, allocationsFromCache, allocationsFromCentral, allocationsFromNewSpan, allocationsFromPageHeap, arenaReservations, threadCaches, doubleFreesDetected, sizeClasses, stack, releaseFailures);
         }
     }
 }

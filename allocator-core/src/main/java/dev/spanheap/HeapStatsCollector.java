@@ -52,7 +52,7 @@ final class HeapStatsCollector {
         }
         long arenas = 0, pagesInSpans = 0, freePages = 0, dirtyFreePages = 0, smallSpans = 0, largeSpans = 0;
         long largeBytes = 0, largeRequested = 0, largeAllocations = 0, largeFrees = 0, released = 0;
-        long longestRun = 0, freeRuns = 0;
+        long longestRun = 0, freeRuns = 0, releaseFailures = 0;
         for (PageHeap pageHeap : heap.pageHeaps()) {
             PageHeap.Snapshot p = pageHeap.snapshot();
             arenas += p.arenasOwned();
@@ -68,6 +68,7 @@ final class HeapStatsCollector {
             released += p.releasedBytesTotal();
             longestRun = Math.max(longestRun, p.longestFreeRunPages());
             freeRuns += p.freeRuns();
+            releaseFailures += p.releaseFailures();
         }
         DedicatedMappings.Snapshot dedicated = heap.dedicatedMappings().snapshot();
         AddressRange range = heap.addressRange();
@@ -109,6 +110,7 @@ final class HeapStatsCollector {
                 .doubleFreesDetected(doubleFrees)
                 .sizeClasses(classes)
                 .stack(heap.threadStacks().stats())
+                .releaseFailures(releaseFailures)
                 .build();
     }
 }

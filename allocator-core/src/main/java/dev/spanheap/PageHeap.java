@@ -87,11 +87,15 @@ final class PageHeap {
     Runnable whileReleasing = () -> { };
     /** Signalled (under the lock) when the scavenger puts {@link #runBeingReleased} back. */
     private final Condition runReleased = lock.newCondition();
+    /** Releases the kernel refused (their pages stay dirty and held). Guarded by the lock. */
+    private long releaseFailures;
+    /** Reports the heap's first refused release; shared by its page heaps (SpanHeap sets it before first use). */
+    ReleaseFailureLog releaseFailureLog = new ReleaseFailureLog("(page heap)");
 
     /** What one page heap counts, read under its lock. */
     record Snapshot(long arenasOwned, long pagesInSpans, long freePages, long dirtyFreePages, long smallSpans,
             long largeSpans, long largeObjectBytes, long largeRequestedBytes, long largeAllocations, long largeFrees,
-            long releasedBytesTotal, long longestFreeRunPages, long freeRuns) {
+            long releasedBytesTotal, long longestFreeRunPages, long freeRuns, long releaseFailures) {
     }
 
     PageHeap(int index, AddressRange range, boolean checked) {
@@ -477,10 +481,20 @@ final class PageHeap {
             }
             long address = arena.base + ((runStart - arena.firstPage) << SizeClasses.PAGE_SHIFT);
             whileReleasing.run();
-            OsMemory.release(address, (long) runLength << SizeClasses.PAGE_SHIFT);
+            boolean releasedToOs = tryRelease(address, (long) runLength << SizeClasses.PAGE_SHIFT);
             acquire();
             try {
                 int local = (int) (runStart - arena.firstPage);
+                if (!releasedToOs) {
+                    // Refused: the run goes back as it was, dirty and held, and this pass ends
+                    // (longest first would pick the same run again); the next pass tries again.
+                    releaseFailures++;
+                    runBeingReleased = -1;
+                    runBeingReleasedLength = 0;
+                    runReleased.signalAll();
+                    freeRuns.coalesceAndInsert(arena, local, runLength, arena.freeRunSince[local]);
+                    return released;
+                }
                 int dirtyPages = arena.countDirty(local, runLength);
                 arena.setDirty(local, runLength, false);
                 dirtyFreePages -= dirtyPages;
@@ -521,13 +535,31 @@ final class PageHeap {
         if (dirtyPages == 0) {
             return 0;
         }
-        OsMemory.release(arena.base + ((long) local << SizeClasses.PAGE_SHIFT), (long) runLength << SizeClasses.PAGE_SHIFT);
+        if (!tryRelease(arena.base + ((long) local << SizeClasses.PAGE_SHIFT), (long) runLength << SizeClasses.PAGE_SHIFT)) {
+            releaseFailures++;
+            return 0;
+        }
         arena.setDirty(local, runLength, false);
         dirtyFreePages -= dirtyPages;
         long bytes = (long) dirtyPages << SizeClasses.PAGE_SHIFT;
         releasedBytesTotal += bytes;
         range.unhold(bytes);
         return bytes;
+    }
+
+    /**
+     * madvise(MADV_DONTNEED) of a free run; false if the kernel refused (EINVAL for locked pages,
+     * for instance), reported once per heap. Nothing is changed either way: the caller updates the
+     * pages' state only on success.
+     */
+    private boolean tryRelease(long address, long bytes) {
+        try {
+            OsMemory.release(address, bytes);
+            return true;
+        } catch (IllegalStateException refused) {
+            releaseFailureLog.report(refused);
+            return false;
+        }
     }
 
     // ---------------------------------------------------------------- observation
@@ -537,7 +569,7 @@ final class PageHeap {
         try {
             return new Snapshot(arenasOwned, pagesInSpans, freePages, dirtyFreePages, smallSpans, largeSpans,
                     largeObjectBytes, largeRequestedBytes, largeAllocations, largeFrees, releasedBytesTotal,
-                    freeRuns.longestPages(), freeRuns.count());
+                    freeRuns.longestPages(), freeRuns.count(), releaseFailures);
         } finally {
             lock.unlock();
         }

@@ -98,8 +98,10 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         this.range = new AddressRange(config);
         this.base = range.base;
         this.pageHeaps = new PageHeap[config.shards()];
+        ReleaseFailureLog releaseFailureLog = new ReleaseFailureLog(config.name());
         for (int i = 0; i < pageHeaps.length; i++) {
             pageHeaps[i] = new PageHeap(i, range, checked);
+            pageHeaps[i].releaseFailureLog = releaseFailureLog;
         }
         range.setPageHeaps(pageHeaps);
         this.pageInfo = range.pageInfo;

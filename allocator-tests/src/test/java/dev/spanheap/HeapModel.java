@@ -56,6 +56,10 @@ final class HeapModel {
 
     /** What the sequences actually exercised (threads started, refusals, double frees caught...), for the run's summary. */
     static final Map<String, LongAdder> COVERAGE = new ConcurrentSkipListMap<>();
+    /** The largest held bytes, live bytes and live objects any check saw, for the long runs' record. */
+    static final java.util.concurrent.atomic.LongAccumulator PEAK_HELD = new java.util.concurrent.atomic.LongAccumulator(Math::max, 0);
+    static final java.util.concurrent.atomic.LongAccumulator PEAK_LIVE_BYTES = new java.util.concurrent.atomic.LongAccumulator(Math::max, 0);
+    static final java.util.concurrent.atomic.LongAccumulator PEAK_LIVE_OBJECTS = new java.util.concurrent.atomic.LongAccumulator(Math::max, 0);
 
     private final SpanHeap heap;
     private final boolean checked;
@@ -443,6 +447,9 @@ final class HeapModel {
         assertEquals(frees, stats.totalFrees(), () -> "frees counted: " + stats);
         assertEquals(0, stats.doubleFreesDetected(), "no double free was made, none may be detected");
         assertTrue(stats.heldBytes() <= stats.maxHeapBytes(), () -> "held over the limit: " + stats);
+        PEAK_HELD.accumulate(stats.heldBytes());
+        PEAK_LIVE_BYTES.accumulate(stats.allocatedBytes());
+        PEAK_LIVE_OBJECTS.accumulate(stats.liveObjects());
         for (Block block : live) {
             checkHeader(block);
         }

@@ -68,6 +68,9 @@ class HeapModelPropertyTest {
      */
     private static void check(String property, int tries, HeapAction.Mix mix, SpanHeapConfig config, String... events) {
         HeapModel.COVERAGE.clear();
+        HeapModel.PEAK_HELD.reset();
+        HeapModel.PEAK_LIVE_BYTES.reset();
+        HeapModel.PEAK_LIVE_OBJECTS.reset();
         new PropertyRunner<HeapAction>(
                 HeapModelPropertyTest.class.getSimpleName() + "#" + property,
                 tries,
@@ -76,6 +79,8 @@ class HeapModelPropertyTest {
                 HeapAction::simpler)
                 .run();
         System.out.println("  exercised: " + HeapModel.COVERAGE);
+        System.out.println("  peaks: held " + HeapModel.PEAK_HELD.get() + " bytes, live " + HeapModel.PEAK_LIVE_BYTES.get()
+                + " bytes in " + HeapModel.PEAK_LIVE_OBJECTS.get() + " objects");
         java.util.Map<HeapAction.Kind, Integer> weights = new java.util.EnumMap<>(HeapAction.Kind.class);
         weights.put(HeapAction.Kind.ALLOCATE, mix.allocate());
         weights.put(HeapAction.Kind.ALLOCATE_ADDRESS, mix.allocateAddress());

@@ -8,6 +8,8 @@ import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import dev.spanheap.testkit.Gen;
+import dev.spanheap.testkit.PropertyRunner;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -18,9 +20,12 @@ import org.junit.jupiter.api.Test;
  * is left once every arena is closed. Why: out-of-order closes, chunk boundaries and fallbacks
  * interleave in ways no hand-written case covers.
  *
- * <p>Seeded: the seed is printed; replay with {@code -Dspanheap.seed=N}, run more sequences with
- * {@code -Dspanheap.tries=N}. A failing sequence is shrunk (steps removed one at a time while it
- * still fails) and the shortest one is reported.
+ * <p>The one-thread property runs on {@link PropertyRunner}, each sequence on a fresh heap, so that
+ * a sequence's outcome never depends on what an earlier one left behind and its shrunk form
+ * (replayed on a fresh heap too) fails the same way: the runner prints the seed, replays one
+ * sequence with {@code -Dspanheap.seed=N}, runs more with {@code -Dspanheap.tries=N}, and shrinks a
+ * failure. The many-threads property shares one heap on purpose (four threads at once) and
+ * reports its seed.
  */
 class StackArenaPropertyTest {
 
@@ -38,21 +43,52 @@ class StackArenaPropertyTest {
         }
     }
 
-    static List<Step> generate(SplittableRandom random, int length) {
-        List<Step> steps = new ArrayList<>();
+    /**
+     * A sequence of 1 to 59 steps: a quarter opens, half allocations, a quarter closes; three in
+     * four steps aim at the innermost arena; sizes mostly under 300 bytes, some up to 17 KB, a
+     * few past the 16 KiB heap-fallback threshold; alignments mostly up to 64, some up to 16 KiB.
+     */
+    static List<Step> generate(Gen gen) {
+        int length = (int) gen.between(1, 59);
+        List<Step> steps = new ArrayList<>(length);
         for (int i = 0; i < length; i++) {
-            int roll = random.nextInt(100);
+            int roll = gen.below(100);
             Kind kind = roll < 25 ? Kind.OPEN : roll < 75 ? Kind.ALLOCATE : Kind.CLOSE;
             // pick 0 is the innermost arena; other picks count outwards.
-            int pick = random.nextInt(100) < 75 ? 0 : random.nextInt(1, 6);
-            int sizeRoll = random.nextInt(100);
-            long size = sizeRoll < 70 ? random.nextInt(0, 300)
-                    : sizeRoll < 95 ? random.nextInt(300, 17_000)
-                    : random.nextInt(17_000, 200_000);
-            long alignment = random.nextInt(100) < 90 ? 1L << random.nextInt(0, 7) : 1L << random.nextInt(7, 15);
+            int pick = gen.below(100) < 75 ? 0 : (int) gen.between(1, 5);
+            int sizeRoll = gen.below(100);
+            long size = sizeRoll < 70 ? gen.between(0, 299)
+                    : sizeRoll < 95 ? gen.between(300, 16_999)
+                    : gen.between(17_000, 199_999);
+            long alignment = gen.below(100) < 90 ? 1L << gen.below(7) : 1L << gen.between(7, 14);
             steps.add(new Step(kind, pick, size, alignment));
         }
         return steps;
+    }
+
+    /** The many-threads property draws its sequences from a plain random per thread. */
+    static List<Step> generate(SplittableRandom random, int length) {
+        Gen gen = new Gen(random.nextLong());
+        List<Step> steps = generate(gen);
+        return steps.subList(0, Math.min(length, steps.size()));
+    }
+
+    /** Simpler replacements of one step, for shrinking: the innermost arena, a smaller size, byte alignment. */
+    static List<Step> simpler(Step step) {
+        List<Step> simpler = new ArrayList<>();
+        if (step.pick() != 0) {
+            simpler.add(new Step(step.kind(), 0, step.size(), step.alignment()));
+        }
+        if (step.kind() == Kind.ALLOCATE) {
+            if (step.alignment() > 1) {
+                simpler.add(new Step(step.kind(), step.pick(), step.size(), 1));
+            }
+            if (step.size() > 8) {
+                simpler.add(new Step(step.kind(), step.pick(), 8, step.alignment()));
+                simpler.add(new Step(step.kind(), step.pick(), step.size() / 2, step.alignment()));
+            }
+        }
+        return simpler;
     }
 
     private record Live(MemorySegment segment, byte mark) {
@@ -195,52 +231,28 @@ class StackArenaPropertyTest {
         return null;
     }
 
-    /** Removes steps one at a time while the sequence still fails; returns the shortest failing one. */
-    static List<Step> shrink(List<Step> failing) {
-        List<Step> best = failing;
-        boolean progress = true;
-        while (progress) {
-            progress = false;
-            for (int i = 0; i < best.size(); i++) {
-                List<Step> candidate = new ArrayList<>(best);
-                candidate.remove(i);
-                if (fails(candidate)) {
-                    best = candidate;
-                    progress = true;
-                    i--;
-                }
-            }
-        }
-        return best;
-    }
-
-    private static boolean fails(List<Step> steps) {
-        try (SpanHeap heap = SpanHeap.create()) {
-            return run(heap, steps, true) != null;
-        }
+    /** A heap of its own for each sequence (and each shrink candidate), without a scavenger thread. */
+    private static SpanHeap freshHeap() {
+        return SpanHeap.create(SpanHeapConfig.builder().name("stack-property").addressSpaceBytes(1L << 30)
+                .scavengerEnabled(false).build());
     }
 
     @Test
     void randomFrameSequencesKeepEveryPromise() {
-        long seed = Long.getLong("spanheap.seed", System.nanoTime());
-        int tries = Integer.getInteger("spanheap.tries", 3000);
-        System.out.println("StackArenaPropertyTest seed " + seed + " (replay with -Dspanheap.seed=" + seed + ")");
-        SplittableRandom random = new SplittableRandom(seed);
-        try (SpanHeap heap = SpanHeap.create()) {
-            for (int t = 0; t < tries; t++) {
-                List<Step> steps = generate(random, random.nextInt(1, 60));
-                String problem = run(heap, steps, true);
-                if (problem != null) {
-                    List<Step> shortest = shrink(steps);
-                    String shortProblem;
-                    try (SpanHeap fresh = SpanHeap.create()) {
-                        shortProblem = run(fresh, shortest, true);
+        // 1,500 sequences: a fresh heap each (mapping and unmapping its first arena) costs more
+        // than the sequence itself, so this is about the time the shared-heap loop took for 3,000.
+        new PropertyRunner<Step>(StackArenaPropertyTest.class.getSimpleName() + "#oneThread", 1500,
+                StackArenaPropertyTest::generate,
+                steps -> {
+                    try (SpanHeap heap = freshHeap()) {
+                        String problem = run(heap, steps, true);
+                        if (problem != null) {
+                            throw new AssertionError(problem);
+                        }
                     }
-                    fail("seed " + seed + ", sequence " + t + ": " + problem + "\nshrunk to " + shortest.size() + " steps "
-                            + shortest + ": " + shortProblem);
-                }
-            }
-        }
+                },
+                StackArenaPropertyTest::simpler)
+                .run();
     }
 
     @Test

@@ -13,7 +13,8 @@ import java.util.function.Function;
  * <p>Seeds: each run draws a fresh base seed (printed), and sequence {@code i} uses
  * {@code Gen.mix(base + i)}. {@code -Dspanheap.seed=S} replays exactly the sequence with seed
  * {@code S} (one try); {@code -Dspanheap.tries=N} runs N sequences instead of the property's
- * default (a longer search).
+ * default (a longer search); {@code -Dspanheap.actions=N} runs sequences until at least N actions
+ * have run (the long runs of docs/testing.md), printing progress every million actions.
  *
  * @param <A> the action type: plain data with a readable {@code toString()}
  */
@@ -23,6 +24,9 @@ public final class PropertyRunner<A> {
     public static final String SEED_PROPERTY = "spanheap.seed";
     /** System property that sets the number of sequences per property. */
     public static final String TRIES_PROPERTY = "spanheap.tries";
+    /** System property that runs sequences until at least this many actions have run (overrides the tries). */
+    public static final String ACTIONS_PROPERTY = "spanheap.actions";
+    private static final long PROGRESS_EVERY_ACTIONS = 1_000_000;
 
     private static final int SHRINK_BUDGET = 600;
 
@@ -61,8 +65,11 @@ public final class PropertyRunner<A> {
             baseSeed = Gen.mix(System.nanoTime() ^ Thread.currentThread().threadId() ^ name.hashCode());
             tries = Integer.getInteger(TRIES_PROPERTY, defaultTries);
         }
+        long minActions = replay != null && !replay.isBlank() ? 0 : Long.getLong(ACTIONS_PROPERTY, 0);
         long actions = 0;
-        for (int i = 0; i < tries; i++) {
+        long nextProgress = PROGRESS_EVERY_ACTIONS;
+        int i = 0;
+        for (; minActions > 0 ? actions < minActions : i < tries; i++) {
             long seed = replay != null && !replay.isBlank() ? baseSeed : Gen.mix(baseSeed + i);
             List<A> sequence = generator.apply(new Gen(seed));
             actions += sequence.size();
@@ -70,8 +77,13 @@ public final class PropertyRunner<A> {
             if (failure != null) {
                 throw shrunkFailure(seed, sequence, failure);
             }
+            if (minActions > 0 && actions >= nextProgress) {
+                nextProgress += PROGRESS_EVERY_ACTIONS;
+                System.out.println("property " + name + ": " + actions + " actions in " + (i + 1) + " sequences, "
+                        + (System.nanoTime() - started) / 1_000_000_000 + " s (base seed " + baseSeed + ")");
+            }
         }
-        Summary summary = new Summary(name, tries, actions, (System.nanoTime() - started) / 1_000_000, baseSeed);
+        Summary summary = new Summary(name, i, actions, (System.nanoTime() - started) / 1_000_000, baseSeed);
         System.out.println(summary);
         return summary;
     }
