@@ -30,6 +30,7 @@ import java.util.concurrent.locks.ReentrantLock;
 final class AddressRange {
 
     final long base;
+    /** Bytes reserved: the configured size, or less when the OS refused it (see {@link RangeReservation}). */
     final long addressSpaceBytes;
     final int maxArenas;
     final long maxHeapBytes;
@@ -69,13 +70,20 @@ final class AddressRange {
     private PageHeap[] pageHeaps = new PageHeap[0];
     /** Bytes held from the OS by every page heap and dedicated mapping together. */
     private final AtomicLong heldBytes = new AtomicLong();
+    /** Bytes the configuration asked to reserve; more than {@link #addressSpaceBytes} when the range was cut short. */
+    final long requestedAddressSpaceBytes;
+    /** Whether each arena, once mapped, is advised MADV_HUGEPAGE (configured, and the kernel's THP mode honours it). */
+    final boolean hugePages;
 
     AddressRange(SpanHeapConfig config) {
-        this.addressSpaceBytes = config.addressSpaceBytes();
+        RangeReservation reservation = RangeReservation.reserve(config);
+        this.addressSpaceBytes = reservation.bytes();
+        this.requestedAddressSpaceBytes = reservation.requestedBytes();
         this.maxArenas = (int) (addressSpaceBytes >>> HeapArena.SHIFT);
         this.maxHeapBytes = config.maxHeapBytes();
         this.arenas = new HeapArena[maxArenas];
-        this.base = OsMemory.reserveAligned(addressSpaceBytes, HeapArena.BYTES);
+        this.base = reservation.base();
+        this.hugePages = config.hugePages() && TransparentHugePages.mode().honoursAdvice();
     }
 
     void setPageHeaps(PageHeap[] heaps) {
@@ -195,6 +203,9 @@ final class AddressRange {
                 OsMemory.commit(arenaBase, HeapArena.BYTES);
             } catch (OutOfMemoryError refused) {
                 throw Errors.osRefused(operation, requestBytes, maxHeapBytes, heldBytes(), refused);
+            }
+            if (hugePages) {
+                OsMemory.adviseHugePages(arenaBase, HeapArena.BYTES);
             }
             int neededPages = (index + 1) * HeapArena.PAGES;
             if (pageInfo.length < neededPages) {

@@ -48,6 +48,7 @@ import java.util.List;
  * @param doubleFreesDetected     double frees caught after the fact (default mode) and skipped
  * @param sizeClasses             per size class, only classes that have been used
  * @param stack                   the thread stacks behind {@link SpanHeap#newConfinedArena()}
+ * @param machine                 what the heap got from the machine: address range, limit source, huge pages
  */
 public record HeapStats(
         long liveObjects,
@@ -82,7 +83,8 @@ public record HeapStats(
         long threadCaches,
         long doubleFreesDetected,
         List<SizeClassStats> sizeClasses,
-        StackStats stack) {
+        StackStats stack,
+        MachineStats machine) {
 
     public HeapStats {
         sizeClasses = List.copyOf(sizeClasses);
@@ -156,6 +158,7 @@ public record HeapStats(
         private long doubleFreesDetected;
         private List<SizeClassStats> sizeClasses = List.of();
         private StackStats stack;
+        private MachineStats machine;
 
         Builder liveObjects(long value) {
             this.liveObjects = value;
@@ -322,8 +325,13 @@ public record HeapStats(
             return this;
         }
 
+        Builder machine(MachineStats value) {
+            this.machine = value;
+            return this;
+        }
+
         HeapStats build() {
-            return new HeapStats(liveObjects, allocatedBytes, reservedBytes, arenas, heldBytes, maxHeapBytes, spanBytes, freePageBytes, retainedFreeBytes, releasedBytes, releasedBytesTotal, residentEstimateBytes, cachedBytes, freeSlotBytes, largestFreeRunBytes, freeRuns, smallSpans, largeObjects, largeObjectBytes, largeRequestedBytes, dedicatedObjects, dedicatedBytes, totalAllocations, totalFrees, allocationsFromCache, allocationsFromCentral, allocationsFromNewSpan, allocationsFromPageHeap, arenaReservations, threadCaches, doubleFreesDetected, sizeClasses, stack);
+            return new HeapStats(liveObjects, allocatedBytes, reservedBytes, arenas, heldBytes, maxHeapBytes, spanBytes, freePageBytes, retainedFreeBytes, releasedBytes, releasedBytesTotal, residentEstimateBytes, cachedBytes, freeSlotBytes, largestFreeRunBytes, freeRuns, smallSpans, largeObjects, largeObjectBytes, largeRequestedBytes, dedicatedObjects, dedicatedBytes, totalAllocations, totalFrees, allocationsFromCache, allocationsFromCentral, allocationsFromNewSpan, allocationsFromPageHeap, arenaReservations, threadCaches, doubleFreesDetected, sizeClasses, stack, machine);
         }
     }
 }
