@@ -4,8 +4,9 @@ import java.nio.file.Path;
 
 /**
  * How much of one heap's memory is backed by transparent huge pages, read from
- * {@code /proc/self/smaps} at most once per {@link #MAX_AGE_NANOS} (reading it costs milliseconds
- * in a large JVM, too much for every {@link SpanHeap#stats()} call), or at once on request
+ * {@code /proc/self/smaps} at most once per {@link #MAX_AGE_NANOS} (to write that file the kernel
+ * walks the page tables of every mapping of the process, far more work than the rest of
+ * {@link SpanHeap#stats()}, which tests call after every step), or at once on request
  * ({@link SpanHeap#report()}). No Go counterpart: Go reports its huge-page use through
  * {@code /proc} too, outside the runtime.
  *
