@@ -10,7 +10,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * {@code package-info.java} for the overview.
  *
  * <p><b>One range, many page heaps.</b> At creation the heap reserves one range of address space
- * (PROT_NONE, 64 MiB-aligned). Arenas are mapped read/write inside it in index order, each
+ * (PROT_NONE, 64 MiB-aligned; smaller than configured under an address-space limit, see
+ * {@link RangeReservation}, and never a second one: docs/design.md, "Address-space limits"). Arenas are mapped read/write inside it in index order, each
  * owned by the {@link PageHeap} that asked for it: no two page heaps ever share an arena, so each
  * page heap's lock guards its arenas' pages and nothing else. Because the range is contiguous,
  * a page's index is {@code (address - base) >>> 13}, and one flat table ({@link #pageInfo})

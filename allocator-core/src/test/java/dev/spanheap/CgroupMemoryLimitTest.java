@@ -168,5 +168,8 @@ class CgroupMemoryLimitTest {
         assertEquals(HeapLimitSource.CONFIG, SpanHeapConfig.builder().maxHeapBytes(GIB).build().maxHeapBytesSource());
         assertEquals(HeapLimitSource.PROPERTY,
                 SharedHeap.configFrom(java.util.Map.of(SharedHeap.MAX_HEAP_BYTES, "1g")::get).maxHeapBytesSource());
+        SpanHeapConfig sharedNone = SharedHeap.configFrom(java.util.Map.of(SharedHeap.MAX_HEAP_BYTES, "0")::get);
+        assertEquals(Long.MAX_VALUE, sharedNone.maxHeapBytes(), "-Dspanheap.maxHeapBytes=0 means no limit");
+        assertEquals(HeapLimitSource.PROPERTY, sharedNone.maxHeapBytesSource());
     }
 }

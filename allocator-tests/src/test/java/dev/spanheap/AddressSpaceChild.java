@@ -104,6 +104,12 @@ final class AddressSpaceChild {
             HeapProbe.verify(heap);
             System.out.println("live-at-end " + heap.stats().liveObjects());
         }
+        // The process-wide heap is built from the default configuration too.
+        SpanHeap shared = SpanHeap.shared();
+        Block block = allocate(shared, 1000);
+        block.check();
+        shared.freeAddress(block.address());
+        System.out.println("shared-reserved " + shared.stats().machine().reservedAddressSpaceBytes());
         System.out.println("ok");
     }
 

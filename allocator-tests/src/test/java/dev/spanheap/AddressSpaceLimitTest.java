@@ -46,6 +46,8 @@ class AddressSpaceLimitTest {
         assertTrue(dedicated.contains("allocate of 4294967296 bytes: the OS refused memory") && dedicated.contains("held from the OS"),
                 dedicated);
         assertEquals("0", result.value("live-at-end"));
+        long shared = Long.parseLong(result.value("shared-reserved"));
+        assertTrue(shared >= RangeReservation.FLOOR_BYTES && shared < requested, "shared heap reserved " + shared);
     }
 
     @Test
