@@ -28,7 +28,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * one dependent load along that cycle, so nearly every load misses the caches and the TLB. With
  * {@code hugePages} on, the heap asks for 2 MiB pages (MADV_HUGEPAGE) and each TLB entry covers
  * 512 times as much memory; the difference in ns per load is what huge pages buy a heap whose
- * live set is touched at random.
+ * live set is touched at random. {@link #randomReads} does the same with independent reads.
  *
  * <p>Before the measurement, a finished phase of {@value #FREED_MIB} MiB is allocated, touched and
  * freed, and the scavenger (delay 0, nothing retained) runs: the run prints the heap's
@@ -40,7 +40,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 @Warmup(iterations = 2, time = 1, timeUnit = TimeUnit.SECONDS)
 @Measurement(iterations = 4, time = 1, timeUnit = TimeUnit.SECONDS)
-@Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-Xmx1g"})
+@Fork(value = 2, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-Xmx1g"})
 public class HugePageBenchmark {
 
     static final int BLOCK = 64 << 10;
@@ -78,15 +78,16 @@ public class HugePageBenchmark {
             linkLines(count);
             Thread.sleep(1100); // the huge-page figure in stats is at most a second old
             long before = heap.stats().machine().hugePageBytes();
+            long rssBefore = Rss.currentBytes();
             for (long address : phase) {
                 heap.freeAddress(address);
             }
             Thread.sleep(1500); // several scavenger passes (one per 250 ms)
             var stats = heap.stats();
             System.out.printf("%nhugepages: hugePages=%s mode=%s live %d MiB, AnonHugePages before the pass %d MiB, after %d MiB;"
-                            + " released %d MiB, retained free %d MiB%n", hugePages, stats.machine().transparentHugePages(), liveMiB,
-                    before >> 20, stats.machine().hugePageBytes() >> 20, stats.releasedBytesTotal() >> 20,
-                    stats.retainedFreeBytes() >> 20);
+                            + " released %d MiB, retained free %d MiB; RSS before %d MiB, after %d MiB%n", hugePages,
+                    stats.machine().transparentHugePages(), liveMiB, before >> 20, stats.machine().hugePageBytes() >> 20,
+                    stats.releasedBytesTotal() >> 20, stats.retainedFreeBytes() >> 20, rssBefore >> 20, Rss.currentBytes() >> 20);
             cursor = blocks[0];
         }
 
@@ -120,6 +121,30 @@ public class HugePageBenchmark {
         public void close() {
             heap.close();
         }
+    }
+
+    /**
+     * {@value #LOADS} independent 64-byte reads at random lines of the live set (the CPU overlaps
+     * their misses, so this is the throughput side where {@link #chase} is the latency side); the
+     * score is per read.
+     */
+    @Benchmark
+    @OperationsPerInvocation(LOADS)
+    public long randomReads(HotHeap state) {
+        long[] blocks = state.blocks;
+        int linesPerBlock = BLOCK / LINE;
+        long lines = (long) blocks.length * linesPerBlock;
+        long seed = state.cursor | 1;
+        long sum = 0;
+        for (int i = 0; i < LOADS; i++) {
+            seed ^= seed << 13;
+            seed ^= seed >>> 7;
+            seed ^= seed << 17;
+            long line = (seed >>> 1) % lines;
+            sum += ALL.get(ValueLayout.JAVA_LONG, blocks[(int) (line / linesPerBlock)] + (line % linesPerBlock) * LINE);
+        }
+        state.cursor = seed;
+        return sum;
     }
 
     /** {@value #LOADS} dependent loads along the cycle; the score is per load. */
