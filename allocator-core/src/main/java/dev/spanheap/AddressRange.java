@@ -10,7 +10,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * {@code package-info.java} for the overview.
  *
  * <p><b>One range, many page heaps.</b> At creation the heap reserves one range of address space
- * (PROT_NONE, 64 MiB-aligned). Arenas are mapped read/write inside it in index order, each
+ * (PROT_NONE, 64 MiB-aligned; smaller than configured under an address-space limit, see
+ * {@link RangeReservation}, and never a second one: docs/design.md, "Address-space limits"). Arenas are mapped read/write inside it in index order, each
  * owned by the {@link PageHeap} that asked for it: no two page heaps ever share an arena, so each
  * page heap's lock guards its arenas' pages and nothing else. Because the range is contiguous,
  * a page's index is {@code (address - base) >>> 13}, and one flat table ({@link #pageInfo})
@@ -30,6 +31,7 @@ import java.util.concurrent.locks.ReentrantLock;
 final class AddressRange {
 
     final long base;
+    /** Bytes reserved: the configured size, or less when the OS refused it (see {@link RangeReservation}). */
     final long addressSpaceBytes;
     final int maxArenas;
     final long maxHeapBytes;
@@ -69,13 +71,20 @@ final class AddressRange {
     private PageHeap[] pageHeaps = new PageHeap[0];
     /** Bytes held from the OS by every page heap and dedicated mapping together. */
     private final AtomicLong heldBytes = new AtomicLong();
+    /** Bytes the configuration asked to reserve; more than {@link #addressSpaceBytes} when the range was cut short. */
+    final long requestedAddressSpaceBytes;
+    /** Whether each arena, once mapped, is advised MADV_HUGEPAGE (configured, and the kernel's THP mode honours it). */
+    final boolean hugePages;
 
     AddressRange(SpanHeapConfig config) {
-        this.addressSpaceBytes = config.addressSpaceBytes();
+        RangeReservation reservation = RangeReservation.reserve(config);
+        this.addressSpaceBytes = reservation.bytes();
+        this.requestedAddressSpaceBytes = reservation.requestedBytes();
         this.maxArenas = (int) (addressSpaceBytes >>> HeapArena.SHIFT);
         this.maxHeapBytes = config.maxHeapBytes();
         this.arenas = new HeapArena[maxArenas];
-        this.base = OsMemory.reserveAligned(addressSpaceBytes, HeapArena.BYTES);
+        this.base = reservation.base();
+        this.hugePages = config.hugePages() && TransparentHugePages.mode().honoursAdvice();
     }
 
     void setPageHeaps(PageHeap[] heaps) {
@@ -195,6 +204,9 @@ final class AddressRange {
                 OsMemory.commit(arenaBase, HeapArena.BYTES);
             } catch (OutOfMemoryError refused) {
                 throw Errors.osRefused(operation, requestBytes, maxHeapBytes, heldBytes(), refused);
+            }
+            if (hugePages) {
+                OsMemory.adviseHugePages(arenaBase, HeapArena.BYTES);
             }
             int neededPages = (index + 1) * HeapArena.PAGES;
             if (pageInfo.length < neededPages) {

@@ -49,6 +49,9 @@ final class DedicatedMappings {
         long address;
         try {
             address = OsMemory.mapAligned(bytes, alignment);
+            if (range.hugePages) {
+                OsMemory.adviseHugePages(address, bytes);
+            }
         } catch (OutOfMemoryError refused) {
             range.unhold(bytes);
             scope.close();
@@ -136,6 +139,22 @@ final class DedicatedMappings {
             mappings.clear();
             mappedBytes = 0;
             requestedBytes = 0;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The mappings' address ranges: {@code [0]} their starts, {@code [1]} their ends. */
+    long[][] ranges() {
+        lock.lock();
+        try {
+            long[][] ranges = new long[2][mappings.size()];
+            int i = 0;
+            for (Mapping m : mappings.values()) {
+                ranges[0][i] = m.address();
+                ranges[1][i++] = m.address() + m.mappedBytes();
+            }
+            return ranges;
         } finally {
             lock.unlock();
         }

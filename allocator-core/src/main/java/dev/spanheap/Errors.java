@@ -82,8 +82,18 @@ final class Errors {
         return error;
     }
 
-    static OutOfMemoryError addressSpaceFull(String operation, long requestBytes, long arenas, long addressSpaceBytes) {
-        return new OutOfMemoryError(operation + " of " + requestBytes + " bytes: all " + arenas + " arenas of the "
-                + addressSpaceBytes + "-byte address range are in use (raise addressSpaceBytes)");
+    /**
+     * Every arena of the range in use: names the request, the range (and, when the OS cut it
+     * short, what was asked for), the limit and the memory held.
+     */
+    static OutOfMemoryError addressRangeFull(String operation, long requestBytes, AddressRange range) {
+        String why = range.addressSpaceBytes < range.requestedAddressSpaceBytes
+                ? " (cut short from " + range.requestedAddressSpaceBytes + " bytes asked for, because the OS refused more:"
+                        + " an address-space limit such as ulimit -v)"
+                : " (raise addressSpaceBytes)";
+        return new OutOfMemoryError(operation + " of " + requestBytes + " bytes: all " + range.maxArenas + " arenas of the "
+                + range.addressSpaceBytes + "-byte address range are in use" + why + "; maxHeapBytes "
+                + (range.maxHeapBytes == Long.MAX_VALUE ? "none" : String.valueOf(range.maxHeapBytes))
+                + ", held from the OS: " + range.heldBytes() + " bytes");
     }
 }

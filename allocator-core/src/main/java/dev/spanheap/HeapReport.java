@@ -24,6 +24,8 @@ final class HeapReport {
         HeapPageSnapshot snapshot = HeapPageSnapshot.take(heap);
         StringBuilder out = new StringBuilder(8 * 1024);
         render(heap.config(), stats, snapshot, out);
+        // The huge-page figure in stats may be a second old; a report reads it anew.
+        renderMachine(HeapStatsCollector.machineStats(heap, true), stats.maxHeapBytes(), out);
         return out.toString();
     }
 
@@ -137,6 +139,32 @@ final class HeapReport {
         if (snapshot.arenas.isEmpty()) {
             line(out, "  (none mapped yet)");
         }
+    }
+
+    /** The "Machine" section: address range, limit and its source, huge pages (see {@link MachineStats}). */
+    static void renderMachine(MachineStats machine, long maxHeapBytes, StringBuilder out) {
+        if (machine == null) {
+            return;
+        }
+        out.append('\n');
+        line(out, "Machine");
+        line(out, "  address space: %s reserved%s", bytes(machine.reservedAddressSpaceBytes()),
+                machine.addressSpaceCutShort() ? " of " + bytes(machine.requestedAddressSpaceBytes())
+                        + " asked for (the OS refused more: an address-space limit); arenas beyond it cannot be mapped" : "");
+        String limit = maxHeapBytes == Long.MAX_VALUE ? "none" : bytes(maxHeapBytes);
+        String container = machine.containerLimitFile().isEmpty() ? ""
+                : "; container limit " + (machine.containerLimitBytes() == Long.MAX_VALUE ? "none"
+                        : bytes(machine.containerLimitBytes())) + " (" + machine.containerLimitFile() + ")";
+        line(out, "  maxHeapBytes: %s, from %s%s", limit, switch (machine.maxHeapBytesSource()) {
+            case CONFIG -> "the configuration";
+            case PROPERTY -> "-Dspanheap.maxHeapBytes";
+            case CGROUP_V1 -> "the cgroup v1 memory limit";
+            case CGROUP_V2 -> "the cgroup v2 memory limit";
+            case NONE -> "nowhere (not set, no container limit)";
+        }, container);
+        line(out, "  transparent huge pages: mode %s, heap %s; backed by huge pages: %s",
+                machine.transparentHugePages(), machine.hugePagesAdvised() ? "asks for them (MADV_HUGEPAGE)" : "does not ask",
+                machine.hugePageBytes() < 0 ? "unknown (/proc/self/smaps unreadable)" : bytes(machine.hugePageBytes()));
     }
 
     private static void memory(StringBuilder out, String label, long value, long held) {

@@ -51,6 +51,7 @@ import java.util.List;
  * @param releaseFailures         releases of free pages to the OS (madvise) that the kernel refused
  *                                since creation; their pages stayed free and held, to be tried again
  *                                (the first refusal is also logged, see {@code docs/memory.md})
+ * @param machine                 what the heap got from the machine: address range, limit source, huge pages
  */
 public record HeapStats(
         long liveObjects,
@@ -86,7 +87,8 @@ public record HeapStats(
         long doubleFreesDetected,
         List<SizeClassStats> sizeClasses,
         StackStats stack,
-        long releaseFailures) {
+        long releaseFailures,
+        MachineStats machine) {
 
     public HeapStats {
         sizeClasses = List.copyOf(sizeClasses);
@@ -161,6 +163,7 @@ public record HeapStats(
         private List<SizeClassStats> sizeClasses = List.of();
         private StackStats stack;
         private long releaseFailures;
+        private MachineStats machine;
 
         Builder liveObjects(long value) {
             this.liveObjects = value;
@@ -332,8 +335,13 @@ public record HeapStats(
             return this;
         }
 
+        Builder machine(MachineStats value) {
+            this.machine = value;
+            return this;
+        }
+
         HeapStats build() {
-            return new HeapStats(liveObjects, allocatedBytes, reservedBytes, arenas, heldBytes, maxHeapBytes, spanBytes, freePageBytes, retainedFreeBytes, releasedBytes, releasedBytesTotal, residentEstimateBytes, cachedBytes, freeSlotBytes, largestFreeRunBytes, freeRuns, smallSpans, largeObjects, largeObjectBytes, largeRequestedBytes, dedicatedObjects, dedicatedBytes, totalAllocations, totalFrees, allocationsFromCache, allocationsFromCentral, allocationsFromNewSpan, allocationsFromPageHeap, arenaReservations, threadCaches, doubleFreesDetected, sizeClasses, stack, releaseFailures);
+            return new HeapStats(liveObjects, allocatedBytes, reservedBytes, arenas, heldBytes, maxHeapBytes, spanBytes, freePageBytes, retainedFreeBytes, releasedBytes, releasedBytesTotal, residentEstimateBytes, cachedBytes, freeSlotBytes, largestFreeRunBytes, freeRuns, smallSpans, largeObjects, largeObjectBytes, largeRequestedBytes, dedicatedObjects, dedicatedBytes, totalAllocations, totalFrees, allocationsFromCache, allocationsFromCentral, allocationsFromNewSpan, allocationsFromPageHeap, arenaReservations, threadCaches, doubleFreesDetected, sizeClasses, stack, releaseFailures, machine);
         }
     }
 }

@@ -111,6 +111,17 @@ final class HeapStatsCollector {
                 .sizeClasses(classes)
                 .stack(heap.threadStacks().stats())
                 .releaseFailures(releaseFailures)
+                .machine(machineStats(heap, false))
                 .build();
+    }
+
+    /** The {@link MachineStats} of {@code heap}; {@code freshHugePages} reads smaps now instead of within the last second. */
+    static MachineStats machineStats(SpanHeap heap, boolean freshHugePages) {
+        AddressRange range = heap.addressRange();
+        SpanHeapConfig config = heap.config();
+        CgroupMemoryLimit container = config.containerLimit();
+        return new MachineStats(range.requestedAddressSpaceBytes, range.addressSpaceBytes, config.maxHeapBytesSource(),
+                container == null ? Long.MAX_VALUE : container.bytes(), container == null ? "" : container.file(),
+                TransparentHugePages.mode().label, range.hugePages, heap.hugePageGauge().read(freshHugePages));
     }
 }

@@ -29,6 +29,7 @@ final class OsMemory {
     private static final int MAP_ANONYMOUS = 0x20;
     private static final int MAP_NORESERVE = 0x4000;
     private static final int MADV_DONTNEED = 4;
+    private static final int MADV_HUGEPAGE = 14;
     private static final long MAP_FAILED = -1L;
 
     private static final Linker LINKER = Linker.nativeLinker();
@@ -167,6 +168,20 @@ final class OsMemory {
             return text.reinterpret(256).getString(0) + " (errno " + errno + ")";
         } catch (Throwable t) {
             return "errno " + errno;
+        }
+    }
+
+    /**
+     * Asks the kernel to back {@code [address, address + bytes)} with transparent huge pages
+     * (madvise MADV_HUGEPAGE, which THP's {@code madvise} mode waits for). Only advice: returns
+     * false, and changes nothing, where the kernel refuses it (built without THP).
+     */
+    static boolean adviseHugePages(long address, long bytes) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
+            return (int) MADVISE.invokeExact(state, address, bytes, MADV_HUGEPAGE) == 0;
+        } catch (Throwable t) {
+            throw rethrow(t);
         }
     }
 

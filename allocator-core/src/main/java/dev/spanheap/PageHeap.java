@@ -176,7 +176,7 @@ final class PageHeap {
                 return span;
             }
         }
-        throw Errors.addressSpaceFull("allocate", requestedBytes, range.maxArenas, range.addressSpaceBytes);
+        throw Errors.addressRangeFull("allocate", requestedBytes, range);
     }
 
     /** A span from this heap's runs (mapping an arena if {@code mayGrow}); null if none fits and the range is full. */
@@ -434,38 +434,54 @@ final class PageHeap {
      * taken out of the free index meanwhile.
      */
     long scavenge(long retainBytes, long minIdleNanos) {
+        return scavenge(retainBytes, minIdleNanos, range.hugePages);
+    }
+
+    /**
+     * {@link #scavenge(long, long)}, releasing with {@code keepHugePages} only the parts of each
+     * run that {@link HugePageRelease} picks (whole 2 MiB regions, and parts of regions that are
+     * not nearly full).
+     */
+    long scavenge(long retainBytes, long minIdleNanos, boolean keepHugePages) {
         scavengeLock.lock();
         try {
-            return scavengeRuns(retainBytes, minIdleNanos);
+            return scavengeRuns(retainBytes, minIdleNanos, keepHugePages);
         } finally {
             scavengeLock.unlock();
         }
     }
 
-    private long scavengeRuns(long retainBytes, long minIdleNanos) {
+    private long scavengeRuns(long retainBytes, long minIdleNanos, boolean keepHugePages) {
         long released = 0;
         long now = System.nanoTime();
         while (true) {
             long runStart;
             int runLength;
             HeapArena arena;
+            int[] pieces;
             acquire();
             try {
                 if (dirtyFreePages << SizeClasses.PAGE_SHIFT <= retainBytes) {
                     return released;
                 }
                 long[] found = {FreeRunIndex.NONE};
+                int[][] foundPieces = {null};
                 freeRuns.visitLongestFirst(key -> {
                     long start = FreeRunIndex.start(key);
                     HeapArena a = range.arenaOfPage(start);
                     int local = (int) (start - a.firstPage);
-                    if (now - a.freeRunSince[local] >= minIdleNanos && a.countDirty(local, FreeRunIndex.length(key)) > 0) {
-                        found[0] = key;
-                        return false;
+                    if (now - a.freeRunSince[local] >= minIdleNanos) {
+                        int[] releasable = HugePageRelease.pieces(a, local, FreeRunIndex.length(key), keepHugePages);
+                        if (releasable.length > 0) {
+                            found[0] = key;
+                            foundPieces[0] = releasable;
+                            return false;
+                        }
                     }
                     return true;
                 });
                 long chosen = found[0];
+                pieces = foundPieces[0];
                 if (chosen == FreeRunIndex.NONE) {
                     return released;
                 }
@@ -479,24 +495,29 @@ final class PageHeap {
             } finally {
                 lock.unlock();
             }
-            long address = arena.base + ((runStart - arena.firstPage) << SizeClasses.PAGE_SHIFT);
             whileReleasing.run();
-            boolean releasedToOs = tryRelease(address, (long) runLength << SizeClasses.PAGE_SHIFT);
+            boolean[] releasedToOs = new boolean[pieces.length / 2];
+            boolean refused = false;
+            for (int p = 0; p < pieces.length; p += 2) {
+                releasedToOs[p / 2] = tryRelease(arena.base + ((long) pieces[p] << SizeClasses.PAGE_SHIFT),
+                        (long) pieces[p + 1] << SizeClasses.PAGE_SHIFT);
+                refused |= !releasedToOs[p / 2];
+            }
             acquire();
             try {
                 int local = (int) (runStart - arena.firstPage);
-                if (!releasedToOs) {
-                    // Refused: the run goes back as it was, dirty and held, and this pass ends
+                int dirtyPages = 0;
+                for (int p = 0; p < pieces.length; p += 2) {
+                    if (releasedToOs[p / 2]) {
+                        dirtyPages += arena.countDirty(pieces[p], pieces[p + 1]);
+                        arena.setDirty(pieces[p], pieces[p + 1], false);
+                    }
+                }
+                if (refused) {
+                    // Refused: the pieces not released stay dirty and held, and this pass ends
                     // (longest first would pick the same run again); the next pass tries again.
                     releaseFailures++;
-                    runBeingReleased = -1;
-                    runBeingReleasedLength = 0;
-                    runReleased.signalAll();
-                    freeRuns.coalesceAndInsert(arena, local, runLength, arena.freeRunSince[local]);
-                    return released;
                 }
-                int dirtyPages = arena.countDirty(local, runLength);
-                arena.setDirty(local, runLength, false);
                 dirtyFreePages -= dirtyPages;
                 runBeingReleased = -1;
                 runBeingReleasedLength = 0;
@@ -506,6 +527,9 @@ final class PageHeap {
                 releasedBytesTotal += bytes;
                 range.unhold(bytes);
                 freeRuns.coalesceAndInsert(arena, local, runLength, arena.freeRunSince[local]);
+                if (refused) {
+                    return released;
+                }
             } finally {
                 lock.unlock();
             }

@@ -11,7 +11,10 @@ import java.util.concurrent.locks.LockSupport;
  * {@link AddressRange#coarseNanos()}), longest first, with MADV_DONTNEED, each page
  * heap keeping its share of the retained memory in proportion to what it has in use. With
  * {@code maxHeapBytes} set it also keeps held memory under 95% of the limit, and once above that
- * goal it releases free runs without waiting for them to go idle. With the scavenger disabled
+ * goal it releases free runs without waiting for them to go idle; from 80% of the limit up to that
+ * goal the idle delay shrinks in proportion ({@link #idleNearLimit}). With huge pages on
+ * ({@link SpanHeapConfig#hugePages()}) it releases whole 2 MiB regions and skips nearly-full ones
+ * ({@link HugePageRelease}), except above the goal. With the scavenger disabled
  * ({@link SpanHeapConfig#scavengerEnabled()}) no thread runs, and a pass runs only when called.
  *
  * <p>Cost at rest: one wake-up per period that takes the registry lock (to look for ended threads)
@@ -23,6 +26,10 @@ import java.util.concurrent.locks.LockSupport;
 final class Scavenger implements Runnable {
 
     static final long PERIOD_NANOS = 250_000_000L;
+    /** Share of the limit above which the idle delay shrinks (see {@link #idleNearLimit}). */
+    static final double PRESSURE_START = 0.80;
+    /** Share of the limit the scavenger keeps held memory under, as Go's memory-limit scavenger does. */
+    static final double GOAL = 0.95;
 
     private final SpanHeap heap;
     private final boolean enabled;
@@ -111,22 +118,43 @@ final class Scavenger implements Runnable {
             long retain = (long) (totalInUse * config.scavengerRetainRatio());
             long minIdleNanos = config.scavengerDelay().toNanos();
             long limit = config.maxHeapBytes();
+            boolean keepHugePages = heap.addressRange().hugePages;
             if (limit != Long.MAX_VALUE) {
                 // Near the limit, keep held memory under 95% of it (as Go's memory-limit scavenger
                 // aims), and once past that goal release free runs however recently they were used,
                 // so that an allocation rarely has to release synchronously (or fail) at the limit.
                 long goal = limit - limit / 20;
                 retain = Math.min(retain, Math.max(0, goal - totalInUse));
-                if (heap.addressRange().heldBytes() > goal) {
+                long held = heap.addressRange().heldBytes();
+                if (held > goal) {
                     minIdleNanos = 0;
+                    // Huge pages matter less than a clean OutOfMemoryError or the OOM killer:
+                    // release whole runs, partly used 2 MiB regions included.
+                    keepHugePages = false;
+                } else {
+                    minIdleNanos = idleNearLimit(minIdleNanos, held, limit);
                 }
             }
             long released = 0;
             for (int i = 0; i < pageHeaps.length; i++) {
                 long share = totalInUse == 0 ? 0 : (long) (retain * ((double) inUse[i] / totalInUse));
-                released += pageHeaps[i].scavenge(share, minIdleNanos);
+                released += pageHeaps[i].scavenge(share, minIdleNanos, keepHugePages);
             }
             return released;
         }
+    }
+
+    /**
+     * The idle time a free run needs before release, shortened as held memory nears the limit: the
+     * configured delay up to {@link #PRESSURE_START} of the limit, falling linearly to zero at the
+     * 95% goal, so that the scavenger works harder the closer the heap is to its limit.
+     */
+    static long idleNearLimit(long minIdleNanos, long heldBytes, long limitBytes) {
+        double share = (double) heldBytes / limitBytes;
+        if (share <= PRESSURE_START) {
+            return minIdleNanos;
+        }
+        double left = Math.max(0, (GOAL - share) / (GOAL - PRESSURE_START));
+        return (long) (minIdleNanos * left);
     }
 }

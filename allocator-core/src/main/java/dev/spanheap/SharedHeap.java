@@ -10,7 +10,9 @@ import java.util.Locale;
  * <p>The properties, read once when the heap is first asked for:
  * <ul>
  * <li>{@value #MAX_HEAP_BYTES}: the hard limit on memory held from the OS, in bytes, optionally with a
- *     {@code k}, {@code m} or {@code g} suffix (powers of 1024); no limit when absent.</li>
+ *     {@code k}, {@code m} or {@code g} suffix (powers of 1024), {@code 0} for none; when absent, the
+ *     default of every heap ({@link DefaultHeapLimit}: a share of the container's limit, if any). The
+ *     property also sets the default of heaps built with {@link SpanHeapConfig#builder()}.</li>
  * <li>{@value #CHECKED}: {@code true} or {@code false} (the default): checked mode.</li>
  * <li>{@value #SCAVENGER}: {@code true} (the default) or {@code false}: the background scavenger.</li>
  * </ul>
@@ -53,7 +55,7 @@ final class SharedHeap {
         SpanHeapConfig.Builder builder = SpanHeapConfig.builder().name("spanheap-shared");
         String max = properties.apply(MAX_HEAP_BYTES);
         if (max != null) {
-            builder.maxHeapBytes(parseBytes(MAX_HEAP_BYTES, max));
+            builder.maxHeapBytesFrom(parseLimit(MAX_HEAP_BYTES, max), HeapLimitSource.PROPERTY);
         }
         String checked = properties.apply(CHECKED);
         if (checked != null) {
@@ -90,6 +92,15 @@ final class SharedHeap {
                     + (shift == 0 ? "" : " with that suffix") + ", was '" + value + "'");
         }
         return number << shift;
+    }
+
+    /** Like {@link #parseBytes}, but {@code 0} (with or without a suffix) means no limit: {@code Long.MAX_VALUE}. */
+    static long parseLimit(String property, String value) {
+        String text = value.trim().toLowerCase(java.util.Locale.ROOT);
+        if (text.matches("0+[kmg]?")) {
+            return Long.MAX_VALUE;
+        }
+        return parseBytes(property, value);
     }
 
     static boolean parseBoolean(String property, String value) {

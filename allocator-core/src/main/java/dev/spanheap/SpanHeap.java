@@ -91,6 +91,8 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
     private final ThreadStacks stacks;
     /** The registered MXBean, or null (see {@link SpanHeapConfig#registerMXBean()}). */
     private final HeapBufferPool bufferPool;
+    /** How much of the heap is backed by huge pages, read lazily (see {@link HugePageGauge}). */
+    private final HugePageGauge hugePageGauge;
 
     private SpanHeap(SpanHeapConfig config) {
         this.config = config;
@@ -107,8 +109,9 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         this.pageInfo = range.pageInfo;
         range.pageInfoReplaced = info -> this.pageInfo = info;
         this.dedicated = new DedicatedMappings(range);
+        this.hugePageGauge = new HugePageGauge(range, dedicated);
         this.memoryArena = Arena.ofShared();
-        this.memory = MemorySegment.ofAddress(base).reinterpret(config.addressSpaceBytes(), memoryArena, null);
+        this.memory = MemorySegment.ofAddress(base).reinterpret(range.addressSpaceBytes, memoryArena, null);
         this.memoryScope = memory.scope();
         this.centrals = new CentralLists(pageHeaps, range, memory, checked);
         this.registry = new ThreadCacheRegistry(centrals);
@@ -671,5 +674,9 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
     /** The stacks behind {@link #newConfinedArena()}, for the tests' checks. */
     ThreadStacks threadStacks() {
         return stacks;
+    }
+
+    HugePageGauge hugePageGauge() {
+        return hugePageGauge;
     }
 }

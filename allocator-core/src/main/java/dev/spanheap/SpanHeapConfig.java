@@ -19,8 +19,6 @@ public final class SpanHeapConfig {
     /** The most shards a heap may have. */
     public static final int MAX_SHARDS = 256;
 
-    private static final SpanHeapConfig DEFAULTS = builder().build();
-
     private final long maxHeapBytes;
     private final boolean checked;
     private final long addressSpaceBytes;
@@ -30,6 +28,11 @@ public final class SpanHeapConfig {
     private final boolean registerMXBean;
     private final String name;
     private final int shards;
+    private final HeapLimitSource maxHeapBytesSource;
+    /** The container limit read when the default limit was derived; null when the limit was set. */
+    private final CgroupMemoryLimit containerLimit;
+    private final boolean addressSpaceMayShrink;
+    private final boolean hugePages;
 
     private SpanHeapConfig(Builder b) {
         this.shards = b.shards;
@@ -41,6 +44,10 @@ public final class SpanHeapConfig {
         this.scavengerDelay = b.scavengerDelay;
         this.registerMXBean = b.registerMXBean;
         this.name = b.name;
+        this.maxHeapBytesSource = b.maxHeapBytesSource;
+        this.containerLimit = b.containerLimit;
+        this.addressSpaceMayShrink = !b.addressSpaceSet;
+        this.hugePages = b.hugePages;
     }
 
     /** A builder preset to the defaults. */
@@ -48,9 +55,15 @@ public final class SpanHeapConfig {
         return new Builder();
     }
 
-    /** The default configuration: no limit, unchecked, scavenger on, no MXBean. */
+    /**
+     * The default configuration: unchecked, scavenger on, no MXBean, the default limit (the
+     * {@code spanheap.maxHeapBytes} property, else a share of the container's memory limit, else
+     * none; see {@link #maxHeapBytesSource()}), the default address space (smaller if the OS
+     * refuses it), huge pages asked for where the kernel's THP mode honours it. Built on each call,
+     * so that it sees the property as it is now.
+     */
     public static SpanHeapConfig defaults() {
-        return DEFAULTS;
+        return builder().build();
     }
 
     /** Hard limit on bytes held from the OS (see {@link Builder#maxHeapBytes}); {@code Long.MAX_VALUE} if none. */
@@ -80,6 +93,24 @@ public final class SpanHeapConfig {
     /** Shards of the heap: independent page heaps with their own central lists (see {@link Builder#shards}). */
     public int shards() { return shards; }
 
+    /** Where {@link #maxHeapBytes()} came from: the builder, the property, a container limit, or nowhere (no limit). */
+    public HeapLimitSource maxHeapBytesSource() { return maxHeapBytesSource; }
+
+    /**
+     * Whether arenas are asked for transparent huge pages (see {@link Builder#hugePages}); they get
+     * them only where the kernel's THP mode is {@code madvise} or {@code always}.
+     */
+    public boolean hugePages() { return hugePages; }
+
+    /**
+     * Whether {@link #addressSpaceBytes()} is the default, which the heap shrinks when the OS
+     * refuses it (see {@link RangeReservation}); an explicit size is never shrunk.
+     */
+    boolean addressSpaceMayShrink() { return addressSpaceMayShrink; }
+
+    /** The container limit read to derive the default limit, or null when the limit was given. */
+    CgroupMemoryLimit containerLimit() { return containerLimit; }
+
     /** The default shard count: one per available processor, from 1 to {@link #MAX_SHARDS}. */
     public static int defaultShards() {
         return Math.clamp(Runtime.getRuntime().availableProcessors(), 1, MAX_SHARDS);
@@ -90,7 +121,8 @@ public final class SpanHeapConfig {
         return "SpanHeapConfig[name=" + name + ", maxHeapBytes=" + maxHeapBytes + ", checked=" + checked
                 + ", addressSpaceBytes=" + addressSpaceBytes + ", scavenger=" + scavengerEnabled
                 + ", retainRatio=" + scavengerRetainRatio + ", scavengerDelay=" + scavengerDelay
-                + ", mxbean=" + registerMXBean + ", shards=" + shards + "]";
+                + ", mxbean=" + registerMXBean + ", shards=" + shards + ", maxHeapBytesSource=" + maxHeapBytesSource
+                + ", hugePages=" + hugePages + "]";
     }
 
     /** Builds a {@link SpanHeapConfig}; every setter checks its argument at once. */
@@ -104,6 +136,11 @@ public final class SpanHeapConfig {
         private boolean registerMXBean;
         private String name = "spanheap";
         private int shards = defaultShards();
+        /** Null until a limit is set; then where it came from. */
+        private HeapLimitSource maxHeapBytesSource;
+        private CgroupMemoryLimit containerLimit;
+        private boolean addressSpaceSet;
+        private boolean hugePages = true;
 
         private Builder() {
         }
@@ -126,13 +163,22 @@ public final class SpanHeapConfig {
         /**
          * Hard limit on memory held from the OS: pages in use by spans, free pages not yet
          * released, and dedicated mappings. An allocation that would pass it first makes the heap
-         * release free pages, then fails with {@link OutOfMemoryError}.
+         * release free pages, then fails with {@link OutOfMemoryError}. {@code 0} means no limit.
+         * When not set, the limit is the {@code spanheap.maxHeapBytes} property, else a share of the
+         * container's memory limit (README, "Limits of the machine"), else none.
          */
         public Builder maxHeapBytes(long bytes) {
-            if (bytes <= 0) {
-                throw new IllegalArgumentException("maxHeapBytes must be positive, was " + bytes);
+            if (bytes < 0) {
+                throw new IllegalArgumentException("maxHeapBytes must be positive, or 0 for no limit, was " + bytes);
             }
+            return maxHeapBytesFrom(bytes == 0 ? Long.MAX_VALUE : bytes, HeapLimitSource.CONFIG);
+        }
+
+        /** Sets the limit ({@code Long.MAX_VALUE} for none) and says where it came from. */
+        Builder maxHeapBytesFrom(long bytes, HeapLimitSource source) {
             this.maxHeapBytes = bytes;
+            this.maxHeapBytesSource = source;
+            this.containerLimit = null;
             return this;
         }
 
@@ -158,6 +204,7 @@ public final class SpanHeapConfig {
                 throw new IllegalArgumentException("addressSpaceBytes must be a multiple of 64 MiB between 64 MiB and 64 TiB, was " + bytes);
             }
             this.addressSpaceBytes = bytes;
+            this.addressSpaceSet = true;
             return this;
         }
 
@@ -200,7 +247,34 @@ public final class SpanHeapConfig {
             return this;
         }
 
+        /**
+         * Asks the kernel for transparent huge pages on the heap's arenas and dedicated mappings
+         * (madvise MADV_HUGEPAGE), and makes the scavenger release whole 2 MiB regions where it
+         * can; on by default (docs/benchmarks.md, "Huge pages"). Has no effect where the kernel's
+         * THP mode is {@code never} or THP is absent.
+         */
+        public Builder hugePages(boolean enabled) {
+            this.hugePages = enabled;
+            return this;
+        }
+
+        /** Builds the configuration; an unset limit is resolved now (see {@link #maxHeapBytes}). */
         public SpanHeapConfig build() {
+            if (maxHeapBytesSource == null) {
+                DefaultHeapLimit limit = DefaultHeapLimit.resolve(System.getProperty(SharedHeap.MAX_HEAP_BYTES));
+                SpanHeapConfig config;
+                maxHeapBytes = limit.bytes();
+                maxHeapBytesSource = limit.source();
+                containerLimit = limit.cgroup();
+                try {
+                    config = new SpanHeapConfig(this);
+                } finally {
+                    maxHeapBytes = Long.MAX_VALUE;
+                    maxHeapBytesSource = null;
+                    containerLimit = null;
+                }
+                return config;
+            }
             return new SpanHeapConfig(this);
         }
     }

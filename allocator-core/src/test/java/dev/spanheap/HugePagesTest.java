@@ -1,0 +1,154 @@
+package dev.spanheap;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Transparent huge pages: which parts of a free run the scavenger releases (whole 2 MiB regions,
+ * parts of regions that are not nearly full), the THP mode and smaps readers on fake files, and on
+ * this machine's kernel whether an advised heap really gets huge pages.
+ */
+class HugePagesTest {
+
+    private static final int REGION = HugePageRelease.REGION_PAGES;
+
+    @TempDir
+    Path dir;
+
+    private static HeapArena dirtyArena() {
+        HeapArena arena = new HeapArena(0, 0, 0, null);
+        arena.setDirty(0, HeapArena.PAGES, true);
+        return arena;
+    }
+
+    @Test
+    void wholeRegionsAndPartsThatAreNotNearlyFull() {
+        HeapArena arena = dirtyArena();
+        // Pages 250..780: 6 pages of region 0 (under 1/32 of it: kept), regions 1 and 2 whole,
+        // 12 pages of region 3 (at least 1/32: released), all in one call.
+        assertArrayEquals(new int[] {REGION, 2 * REGION + 12}, HugePageRelease.pieces(arena, REGION - 6, 2 * REGION + 18, true));
+        // A run inside one region, shorter than 1/32 of it: nothing.
+        assertArrayEquals(new int[0], HugePageRelease.pieces(arena, 10, HugePageRelease.MIN_PARTIAL_PAGES - 1, true));
+        // Exactly 1/32: released.
+        assertArrayEquals(new int[] {10, HugePageRelease.MIN_PARTIAL_PAGES},
+                HugePageRelease.pieces(arena, 10, HugePageRelease.MIN_PARTIAL_PAGES, true));
+        // Without huge pages to keep: the whole run.
+        assertArrayEquals(new int[] {REGION - 6, 2 * REGION + 18}, HugePageRelease.pieces(arena, REGION - 6, 2 * REGION + 18, false));
+    }
+
+    @Test
+    void cleanRegionsAreLeftOutAndGapsSplitThePieces() {
+        HeapArena arena = new HeapArena(0, 0, 0, null);
+        arena.setDirty(0, REGION, true);            // region 0 dirty
+        arena.setDirty(2 * REGION, REGION, true);   // region 2 dirty, region 1 clean
+        assertArrayEquals(new int[] {0, REGION, 2 * REGION, REGION}, HugePageRelease.pieces(arena, 0, 3 * REGION, true));
+        assertArrayEquals(new int[0], HugePageRelease.pieces(arena, REGION, REGION, true));
+        assertArrayEquals(new int[0], HugePageRelease.pieces(arena, REGION, REGION, false));
+    }
+
+    /**
+     * A scavenger pass on a page heap: a free run made of 4 pages of a region otherwise in use and
+     * a whole region releases the whole region and keeps the 4 pages, until huge pages are not kept.
+     */
+    @Test
+    void scavengerKeepsNearlyFullRegionsWhole() {
+        AddressRange range = new AddressRange(SpanHeapConfig.builder().addressSpaceBytes(HeapArena.BYTES).build());
+        try {
+            PageHeap heap = new PageHeap(0, range, false);
+            range.setPageHeaps(new PageHeap[] {heap});
+            Span a = heap.allocateLarge((long) (REGION - 4) << SizeClasses.PAGE_SHIFT, REGION - 4, 1);
+            Span b = heap.allocateLarge(4L << SizeClasses.PAGE_SHIFT, 4, 1);
+            Span c = heap.allocateLarge((long) REGION << SizeClasses.PAGE_SHIFT, REGION, 1);
+            assertEquals(REGION - 4, b.firstPage);
+            assertTrue(heap.freeLarge(b, b.start));
+            assertTrue(heap.freeLarge(c, c.start));
+            assertEquals(TransparentHugePages.HUGE_PAGE_BYTES, heap.scavenge(0, 0, true));
+            assertEquals(0, heap.scavenge(0, 0, true), "the 4 pages of the nearly full region stay");
+            assertEquals(4L << SizeClasses.PAGE_SHIFT, heap.snapshot().dirtyFreePages() << SizeClasses.PAGE_SHIFT);
+            assertNull(heap.verify());
+            assertEquals(4L << SizeClasses.PAGE_SHIFT, heap.scavenge(0, 0, false));
+            assertEquals(0, heap.snapshot().dirtyFreePages());
+            assertNull(heap.verify());
+            assertTrue(heap.freeLarge(a, a.start));
+        } finally {
+            range.unmapAll();
+        }
+    }
+
+    @Test
+    void scavengerWorksHarderNearTheLimit() {
+        long delay = 1_000_000_000L;
+        assertEquals(delay, Scavenger.idleNearLimit(delay, 50, 100));
+        assertEquals(delay, Scavenger.idleNearLimit(delay, 80, 100));
+        assertEquals(delay / 3, Scavenger.idleNearLimit(delay, 90, 100), delay / 100);
+        assertEquals(0, Scavenger.idleNearLimit(delay, 95, 100));
+    }
+
+    @Test
+    void modeIsTheBracketedWord() throws IOException {
+        Path enabled = dir.resolve("enabled");
+        Files.writeString(enabled, "always [madvise] never\n");
+        assertEquals(TransparentHugePages.Mode.MADVISE, TransparentHugePages.readMode(enabled));
+        Files.writeString(enabled, "[always] madvise never\n");
+        assertEquals(TransparentHugePages.Mode.ALWAYS, TransparentHugePages.readMode(enabled));
+        Files.writeString(enabled, "always madvise [never]\n");
+        assertEquals(TransparentHugePages.Mode.NEVER, TransparentHugePages.readMode(enabled));
+        assertEquals(TransparentHugePages.Mode.UNAVAILABLE, TransparentHugePages.readMode(dir.resolve("missing")));
+    }
+
+    @Test
+    void smapsCountsOnlyMappingsInsideTheRanges() throws IOException {
+        Path smaps = dir.resolve("smaps");
+        Files.writeString(smaps, """
+                7f0000000000-7f0004000000 rw-p 00000000 00:00 0
+                Size:              65536 kB
+                AnonHugePages:      4096 kB
+                7f0004000000-7f0008000000 ---p 00000000 00:00 0
+                AnonHugePages:         0 kB
+                7f1000000000-7f1000200000 rw-p 00000000 00:00 0 \s
+                AnonHugePages:      2048 kB
+                VmFlags: rd wr mr mw me ac hg
+                """);
+        long[] starts = {0x7f0000000000L};
+        long[] ends = {0x7f0010000000L};
+        assertEquals(4096L << 10, TransparentHugePages.anonHugePageBytes(smaps, starts, ends));
+        assertEquals(6144L << 10, TransparentHugePages.anonHugePageBytes(smaps, new long[] {0x7f0000000000L, 0x7f1000000000L},
+                new long[] {0x7f0010000000L, 0x7f1000200000L}));
+        assertEquals(-1, TransparentHugePages.anonHugePageBytes(dir.resolve("missing"), starts, ends));
+    }
+
+    /** On this kernel: an advised heap whose memory is written gets huge pages (where the mode honours advice); one not advised does not in madvise mode. */
+    @Test
+    void thisMachineBacksAnAdvisedHeapWithHugePages() {
+        TransparentHugePages.Mode mode = TransparentHugePages.mode();
+        System.out.println("THP mode of this machine: " + mode.label);
+        for (boolean advised : new boolean[] {true, false}) {
+            try (SpanHeap heap = SpanHeap.create(SpanHeapConfig.builder().addressSpaceBytes(2 * HeapArena.BYTES)
+                    .hugePages(advised).scavengerEnabled(false).build())) {
+                MemorySegment block = heap.allocate(16L << 20, TransparentHugePages.HUGE_PAGE_BYTES);
+                block.fill((byte) 7);
+                long huge = heap.hugePageGauge().read(true);
+                MachineStats machine = heap.stats().machine();
+                assertEquals(mode.label, machine.transparentHugePages());
+                assertEquals(advised && mode.honoursAdvice(), machine.hugePagesAdvised());
+                System.out.println("hugePages(" + advised + "): " + (huge >> 20) + " MiB of 16 MiB written backed by huge pages");
+                if (advised && mode.honoursAdvice()) {
+                    assertTrue(huge > 0, "an advised 16 MiB block, written, has no huge page");
+                } else if (mode == TransparentHugePages.Mode.MADVISE) {
+                    assertEquals(0, huge);
+                }
+                assertTrue(heap.report().contains("transparent huge pages: mode " + mode.label));
+                heap.free(block);
+            }
+        }
+    }
+}
