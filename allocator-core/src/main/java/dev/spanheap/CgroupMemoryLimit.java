@@ -58,34 +58,18 @@ record CgroupMemoryLimit(long bytes, int version, String file) {
                 v1Group = parts[2];
             }
         }
-        for (String line : mounts) {
-            // id parent major:minor root mount-point options [optional...] - fstype source super-options
-            int dash = line.indexOf(" - ");
-            if (dash < 0) {
-                continue;
-            }
-            String[] head = line.substring(0, dash).split(" ");
-            String[] tail = line.substring(dash + 3).split(" ");
-            if (head.length < 5 || tail.length < 1) {
-                continue;
-            }
-            String mountRoot = unescape(head[3]);
-            Path mountPoint = root.resolve(unescape(head[4]).substring(1));
-            if (v1Group != null && tail[0].equals("cgroup") && tail.length >= 3
-                    && List.of(tail[2].split(",")).contains("memory")) {
-                return limitUnder(mountPoint, mountRoot, v1Group, "memory.limit_in_bytes", 1);
+        List<Mount> parsed = mounts.stream().map(line -> Mount.parse(line, root)).filter(m -> m != null).toList();
+        if (v1Group != null) {
+            for (Mount mount : parsed) {
+                if (mount.fsType.equals("cgroup") && mount.superOptions.contains("memory")) {
+                    return limitUnder(mount.point, mount.root, v1Group, "memory.limit_in_bytes", 1);
+                }
             }
         }
         if (v2Group != null) {
-            for (String line : mounts) {
-                int dash = line.indexOf(" - ");
-                if (dash < 0) {
-                    continue;
-                }
-                String[] head = line.substring(0, dash).split(" ");
-                String[] tail = line.substring(dash + 3).split(" ");
-                if (head.length >= 5 && tail[0].equals("cgroup2")) {
-                    return limitUnder(root.resolve(unescape(head[4]).substring(1)), unescape(head[3]), v2Group, "memory.max", 2);
+            for (Mount mount : parsed) {
+                if (mount.fsType.equals("cgroup2")) {
+                    return limitUnder(mount.point, mount.root, v2Group, "memory.max", 2);
                 }
             }
         }
@@ -157,6 +141,25 @@ record CgroupMemoryLimit(long bytes, int version, String file) {
             }
         }
         return out.toString();
+    }
+
+    /** One line of mountinfo: the mounted hierarchy's root, where it is mounted (under the fake root), its type and options. */
+    private record Mount(String root, Path point, String fsType, List<String> superOptions) {
+
+        /** Parses {@code id parent major:minor root mount-point options [optional...] - fstype source super-options}; null if malformed. */
+        static Mount parse(String line, Path fakeRoot) {
+            int dash = line.indexOf(" - ");
+            if (dash < 0) {
+                return null;
+            }
+            String[] head = line.substring(0, dash).split(" ");
+            String[] tail = line.substring(dash + 3).split(" ");
+            if (head.length < 5 || tail.length < 1) {
+                return null;
+            }
+            List<String> options = tail.length >= 3 ? List.of(tail[2].split(",")) : List.of();
+            return new Mount(unescape(head[3]), fakeRoot.resolve(unescape(head[4]).substring(1)), tail[0], options);
+        }
     }
 
     private static CgroupMemoryLimit none(String why) {
