@@ -122,21 +122,13 @@ final class PageHeap {
     // ---------------------------------------------------------------- spans
 
     /**
-     * A new span of size class {@code sizeClass} for the central list of shard {@code listShard},
-     * from this page heap or, when the address range has no room for another arena, from another
-     * page heap's free runs. Called by that central list, holding its lock.
-     */
-    Span allocateSmallSpan(int sizeClass, int listShard) {
-        int pages = SizeClasses.SPAN_PAGES[sizeClass];
-        return allocateSpan(pages, 1, sizeClass, listShard, (long) pages << SizeClasses.PAGE_SHIFT);
-    }
-
-    /**
-     * Up to {@code count} new spans of size class {@code sizeClass} into {@code out}, in one hold
-     * of the lock; returns how many, at least one. The first is taken as {@link #allocateSmallSpan}
-     * takes it; the others only from free runs this heap already holds, without growing, borrowing
-     * or releasing memory for the limit (a refill that needs several spans should not pay for a
-     * lock and an index search per span, nor map an arena for spans it could do without).
+     * Up to {@code count} new spans of size class {@code sizeClass} for the central list of shard
+     * {@code listShard}, into {@code out}, in one hold of the lock; returns how many, at least one.
+     * The first comes from this page heap (mapping an arena if needed) or, when the address range
+     * has no room for another arena, from another page heap's free runs; the others only from free
+     * runs this heap already holds, without growing, borrowing or releasing memory for the limit (a refill that needs several spans should not pay for a
+     * lock and an index search per span, nor map an arena for spans it could do without). Called
+     * by that central list, holding its lock.
      */
     int allocateSmallSpans(int sizeClass, int listShard, Span[] out, int count) {
         int pages = SizeClasses.SPAN_PAGES[sizeClass];

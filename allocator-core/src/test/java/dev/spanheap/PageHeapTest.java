@@ -206,7 +206,9 @@ class PageHeapTest {
     @Test
     void spanAtMapsEveryPageOfASpanAndNothingElse() {
         PageHeap heap = newHeap();
-        Span small = heap.allocateSmallSpan(SizeClasses.classOf(2000), 0);
+        Span[] one = new Span[1];
+        assertEquals(1, heap.allocateSmallSpans(SizeClasses.classOf(2000), 0, one, 1));
+        Span small = one[0];
         Span large = heap.allocateLarge(5 * 8192, 5, 1);
         for (long a = small.start; a < small.end(); a += 4096) {
             assertSame(small, range.spanAt(a));
