@@ -87,6 +87,10 @@ final class PageHeap {
     Runnable whileReleasing = () -> { };
     /** Signalled (under the lock) when the scavenger puts {@link #runBeingReleased} back. */
     private final Condition runReleased = lock.newCondition();
+    /** True while a thread maps an arena for this heap without the lock (see {@link #grow}). Guarded by the lock. */
+    private boolean growing;
+    /** Signalled (under the lock) when {@link #growing} ends, whether or not an arena was mapped. */
+    private final Condition arenaMapped = lock.newCondition();
     /** Releases the kernel refused (their pages stay dirty and held). Guarded by the lock. */
     private long releaseFailures;
     /** Reports the heap's first refused release; shared by its page heaps (SpanHeap sets it before first use). */
@@ -352,15 +356,27 @@ final class PageHeap {
 
     /**
      * Maps the range's next arena for this heap, dropping the lock meanwhile (held once on entry
-     * and on return); false if the range has no room left.
+     * and on return); false if the range has no room left. If another thread is already mapping
+     * one for this heap, waits for it instead and returns true, so that the caller searches the
+     * new arena's runs: without this every thread that found no room during one mmap mapped an
+     * arena of its own (eight threads starting on an empty heap mapped five).
      */
     private boolean grow(long requestBytes) {
+        if (growing) {
+            while (growing) {
+                arenaMapped.awaitUninterruptibly();
+            }
+            return true;
+        }
+        growing = true;
         lock.unlock();
         HeapArena arena;
         try {
             arena = range.mapArena(this, "allocate", requestBytes);
         } finally {
             lock.lock();
+            growing = false;
+            arenaMapped.signalAll();
         }
         if (arena == null) {
             return false;

@@ -289,6 +289,44 @@ class ShardTest {
         }
     }
 
+    /**
+     * Threads that find their page heap without room at the same moment map one arena between
+     * them, not one each: the stress test once reserved 7 arenas for a 24 MB live set, because
+     * every thread that started on an empty page heap mapped its own while the first one's mmap
+     * ran without the lock.
+     */
+    @Test
+    void threadsThatFindNoRoomTogetherMapOneArena() throws Exception {
+        int threads = 8;
+        for (int trial = 0; trial < 30; trial++) {
+            try (SpanHeap heap = heap(1, 8L << 26)) {
+                CyclicBarrier start = new CyclicBarrier(threads);
+                ConcurrentLinkedQueue<Throwable> failures = new ConcurrentLinkedQueue<>();
+                List<Thread> started = new ArrayList<>();
+                for (int t = 0; t < threads; t++) {
+                    long size = (t & 1) == 0 ? 64 : 100_000;
+                    started.add(Thread.ofPlatform().start(() -> {
+                        try {
+                            start.await();
+                            heap.freeAddress(heap.allocateAddress(size));
+                        } catch (Throwable e) {
+                            failures.add(e);
+                        }
+                    }));
+                }
+                for (Thread t : started) {
+                    t.join();
+                }
+                assertTrue(failures.isEmpty(), () -> "a thread failed: " + failures.peek());
+                int currentTrial = trial;
+                assertEquals(1, heap.stats().arenaReservations(),
+                        () -> "trial " + currentTrial + ": " + threads + " threads starting together on one page heap mapped "
+                                + heap.stats().arenaReservations() + " arenas");
+                heap.verifyInvariants();
+            }
+        }
+    }
+
     private static void checkAndFree(SpanHeap heap, long[] parcel) {
         long block = parcel[0];
         long value = AllMemory.SEGMENT.get(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED, block);

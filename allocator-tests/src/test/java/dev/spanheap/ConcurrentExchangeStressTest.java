@@ -84,9 +84,9 @@ class ConcurrentExchangeStressTest {
             assertEquals(work.allocated.sum(), work.verified.sum(), "every block allocated was checked and freed");
             monitor.assertBounds();
             System.out.printf("larson stress: %d platform threads in waves + %d virtual, %d exchanges, %d blocks verified, "
-                            + "peak live %d KiB, peak held %d KiB, peak cached %d KiB in %d caches, cached at rest %d KiB%n",
+                            + "peak live %d KiB, peak held %d KiB, peak reserved %d MiB, peak cached %d KiB in %d caches, cached at rest %d KiB%n",
                     platformThreads, virtuals.size(), work.operations.sum(), work.verified.sum(), monitor.peakLive.get() >> 10,
-                    monitor.peakHeld.get() >> 10, monitor.peakCached.get() >> 10, monitor.peakCaches.get(), cachedAtRest >> 10);
+                    monitor.peakHeld.get() >> 10, monitor.peakReserved.get() >> 20, monitor.peakCached.get() >> 10, monitor.peakCaches.get(), cachedAtRest >> 10);
             HeapProbe.assertEmptyAfterFlush(heap);
         }
     }
@@ -180,9 +180,9 @@ class ConcurrentExchangeStressTest {
             assertEquals(work.allocated.sum(), work.verified.sum(), "every block produced was checked and freed");
             monitor.assertBounds();
             System.out.printf("xmalloc stress: %d producers, %d platform + %d virtual consumers, %d blocks, %d handed over, "
-                            + "peak live %d KiB, peak held %d KiB, peak cached %d KiB%n",
+                            + "peak live %d KiB, peak held %d KiB, peak reserved %d MiB, peak cached %d KiB%n",
                     producers, platformConsumers, virtualConsumers, work.allocated.sum(), consumed.get(),
-                    monitor.peakLive.get() >> 10, monitor.peakHeld.get() >> 10, monitor.peakCached.get() >> 10);
+                    monitor.peakLive.get() >> 10, monitor.peakHeld.get() >> 10, monitor.peakReserved.get() >> 20, monitor.peakCached.get() >> 10);
             HeapProbe.assertEmptyAfterFlush(heap);
         }
     }
