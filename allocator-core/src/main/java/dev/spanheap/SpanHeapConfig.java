@@ -33,6 +33,8 @@ public final class SpanHeapConfig {
     private final CgroupMemoryLimit containerLimit;
     private final boolean addressSpaceMayShrink;
     private final boolean hugePages;
+    private final long profileSampleBytes;
+    private final boolean reportLeaksOnClose;
 
     private SpanHeapConfig(Builder b) {
         this.shards = b.shards;
@@ -48,6 +50,8 @@ public final class SpanHeapConfig {
         this.containerLimit = b.containerLimit;
         this.addressSpaceMayShrink = !b.addressSpaceSet;
         this.hugePages = b.hugePages;
+        this.profileSampleBytes = b.profileSampleBytes;
+        this.reportLeaksOnClose = b.reportLeaksOnClose;
     }
 
     /** A builder preset to the defaults. */
@@ -102,6 +106,12 @@ public final class SpanHeapConfig {
      */
     public boolean hugePages() { return hugePages; }
 
+    /** Mean bytes allocated between two samples of the heap profile; 0 when profiling is off (see {@link Builder#profileSampleBytes}). */
+    public long profileSampleBytes() { return profileSampleBytes; }
+
+    /** Whether {@link SpanHeap#close()} logs a leak report when objects are still live (see {@link Builder#reportLeaksOnClose}). */
+    public boolean reportLeaksOnClose() { return reportLeaksOnClose; }
+
     /**
      * Whether {@link #addressSpaceBytes()} is the default, which the heap shrinks when the OS
      * refuses it (see {@link RangeReservation}); an explicit size is never shrunk.
@@ -122,7 +132,8 @@ public final class SpanHeapConfig {
                 + ", addressSpaceBytes=" + addressSpaceBytes + ", scavenger=" + scavengerEnabled
                 + ", retainRatio=" + scavengerRetainRatio + ", scavengerDelay=" + scavengerDelay
                 + ", mxbean=" + registerMXBean + ", shards=" + shards + ", maxHeapBytesSource=" + maxHeapBytesSource
-                + ", hugePages=" + hugePages + "]";
+                + ", hugePages=" + hugePages + ", profileSampleBytes=" + profileSampleBytes
+                + ", reportLeaksOnClose=" + reportLeaksOnClose + "]";
     }
 
     /** Builds a {@link SpanHeapConfig}; every setter checks its argument at once. */
@@ -141,6 +152,8 @@ public final class SpanHeapConfig {
         private CgroupMemoryLimit containerLimit;
         private boolean addressSpaceSet;
         private boolean hugePages = true;
+        private long profileSampleBytes;
+        private boolean reportLeaksOnClose;
 
         private Builder() {
         }
@@ -255,6 +268,29 @@ public final class SpanHeapConfig {
          */
         public Builder hugePages(boolean enabled) {
             this.hugePages = enabled;
+            return this;
+        }
+
+        /**
+         * Samples the heap profile ({@link SpanHeap#profile()}): on average one allocation per
+         * {@code bytes} bytes allocated, at a geometric interval as Go's {@code MemProfileRate} and
+         * TCMalloc's sampler take them, each sample keeping its allocation's stack until the block
+         * is freed. 0 (the default) turns profiling off.
+         */
+        public Builder profileSampleBytes(long bytes) {
+            if (bytes < 0) {
+                throw new IllegalArgumentException("profileSampleBytes must be 0 (off) or positive, was " + bytes);
+            }
+            this.profileSampleBytes = bytes;
+            return this;
+        }
+
+        /**
+         * Makes {@link SpanHeap#close()} log {@link SpanHeap#leakReport()} (through
+         * {@link System.Logger}, level WARNING) when objects are still allocated. Default off.
+         */
+        public Builder reportLeaksOnClose(boolean report) {
+            this.reportLeaksOnClose = report;
             return this;
         }
 
