@@ -31,6 +31,7 @@ final class ThreadCacheRegistry {
     final ThreadCache[] caches = new ThreadCache[1 << INDEX_BITS];
     /** Caches shared by virtual threads (and platform threads whose index is taken), each used under its lock. */
     private final ThreadCache[] sharedCaches;
+    private final int sharedMask;
     private final CentralLists centrals;
     private final int shards;
 
@@ -55,7 +56,10 @@ final class ThreadCacheRegistry {
         this.centrals = centrals;
         this.shards = centrals.shards();
         this.cachesPerShard = new int[shards];
-        this.sharedCaches = new ThreadCache[Math.max(2, 2 * Runtime.getRuntime().availableProcessors())];
+        // A power of two at least twice the processors, so that a CPU number picks one with a mask.
+        int shared = Math.max(2, 2 * Runtime.getRuntime().availableProcessors());
+        this.sharedCaches = new ThreadCache[Integer.highestOneBit(shared - 1) << 1];
+        this.sharedMask = sharedCaches.length - 1;
         for (int i = 0; i < sharedCaches.length; i++) {
             sharedCaches[i] = new ThreadCache(null, i % shards);
         }
@@ -78,7 +82,7 @@ final class ThreadCacheRegistry {
     ThreadCache cacheForCurrentThread() {
         Thread thread = Thread.currentThread();
         if (thread.isVirtual()) {
-            return sharedCaches[CurrentCpu.index() % sharedCaches.length];
+            return sharedCacheOfCpu();
         }
         ThreadCache cache = ownCache();
         if (cache != null) {
@@ -102,10 +106,15 @@ final class ThreadCacheRegistry {
             if (cache.owner == thread) {
                 return cache;
             }
-            return sharedCaches[(int) (thread.threadId() % sharedCaches.length)];
+            return sharedCaches[(int) thread.threadId() & sharedMask];
         } finally {
             lock.unlock();
         }
+    }
+
+    /** The shared cache of the CPU the caller runs on (virtual threads use it under its {@link ThreadCache#sharedLock}). */
+    ThreadCache sharedCacheOfCpu() {
+        return sharedCaches[CurrentCpu.index() & sharedMask];
     }
 
     /** The shard with the fewest live threads bound to it (the lowest such index). Holding the lock. */

@@ -124,4 +124,59 @@ class ThreadCacheTest {
             assertEquals(0, heap.stats().liveObjects());
         }
     }
+    /**
+     * A virtual thread frees slots of every shard and class, and a large object, into its CPU's
+     * shared cache (through the slow path, whose checks still refuse an interior address); at
+     * rest everything is back and the counts are exact.
+     */
+    @Test
+    void virtualThreadsFreeSlotsOfEveryShardAndClass() throws Exception {
+        try (SpanHeap heap = SpanHeap.create(SpanHeapConfig.builder().shards(2).addressSpaceBytes(4L << 26)
+                .scavengerEnabled(false).build())) {
+            List<Long> blocks = java.util.Collections.synchronizedList(new ArrayList<>());
+            java.util.Set<Integer> shards = java.util.concurrent.ConcurrentHashMap.newKeySet();
+            java.util.concurrent.CyclicBarrier bothAlive = new java.util.concurrent.CyclicBarrier(2);
+            List<Thread> platform = new ArrayList<>();
+            for (int t = 0; t < 2; t++) {
+                platform.add(Thread.ofPlatform().start(() -> {
+                    try {
+                        bothAlive.await(); // both live at once, so they are bound to different shards
+                        for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
+                            for (int i = 0; i < 3; i++) {
+                                long address = heap.allocateAddress(SizeClasses.SLOT_SIZE[c]);
+                                shards.add(heap.addressRange().spanAt(address).listShard);
+                                blocks.add(address);
+                            }
+                        }
+                        blocks.add(heap.allocateAddress(40_000));
+                        bothAlive.await();
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
+                    }
+                }));
+            }
+            for (Thread t : platform) {
+                t.join();
+            }
+            assertEquals(java.util.Set.of(0, 1), shards, "the blocks come from both shards");
+            long interior = blocks.get(blocks.size() - 2) + 8;
+            java.util.concurrent.atomic.AtomicReference<Throwable> refused = new java.util.concurrent.atomic.AtomicReference<>();
+            Thread.ofVirtual().start(() -> {
+                try {
+                    heap.freeAddress(interior);
+                } catch (Throwable e) {
+                    refused.set(e);
+                }
+                blocks.forEach(heap::freeAddress);
+            }).join();
+            assertTrue(refused.get() instanceof IllegalArgumentException, () -> "an interior free is refused: " + refused.get());
+            HeapStats stats = heap.stats();
+            assertEquals(blocks.size(), stats.totalAllocations());
+            assertEquals(blocks.size(), stats.totalFrees());
+            heap.flushReachableCaches();
+            heap.verifyInvariants();
+            assertEquals(0, heap.stats().liveObjects());
+            assertEquals(0, heap.stats().spanBytes(), "every span went back to the page heap");
+        }
+    }
 }
