@@ -209,8 +209,11 @@ final class AddressSpaceChild {
                     long address = tryPath(path);
                     throw new AssertionError(path + ": succeeded under the limit at " + Long.toHexString(address));
                 } catch (OutOfMemoryError e) {
+                    // Built in the warm-up pass too: linking a string concatenation defines a class,
+                    // which under the limit may need metaspace the JVM cannot commit.
+                    String line = "refused-" + path + " " + e.getMessage();
                     if (print) {
-                        System.out.println("refused-" + path + " " + e.getMessage());
+                        System.out.println(line);
                     }
                 }
             }
@@ -220,8 +223,9 @@ final class AddressSpaceChild {
             if (!(fromVirtual[0] instanceof OutOfMemoryError e)) {
                 throw new AssertionError("a virtual thread's refill under the limit gave " + fromVirtual[0]);
             }
+            String line = "refused-virtual-new-span " + e.getMessage();
             if (print) {
-                System.out.println("refused-virtual-new-span " + e.getMessage());
+                System.out.println(line);
             }
             checkExact(heap, blocks);
             checkExact(checked, checkedBlocks);
