@@ -629,6 +629,17 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         return new HeapProfile(0, 0, java.util.List.of());
     }
 
+    /**
+     * What is still allocated: live objects in total and by size class (exact when no other thread
+     * is using the heap), and, when profiling is on, the sampled sites that allocated them. The
+     * heap's own chunks for {@link #newConfinedArena()} stacks are counted apart. See {@link LeakReport}.
+     */
+    public LeakReport leakReport() {
+        checkOpen("leakReport");
+        HeapStats stats = stats(); // first: it gives back ended threads' stack chunks
+        return LeakReport.of(config.name(), stats, stacks.chunksBySize(), profile());
+    }
+
     /** A snapshot of the heap's statistics (exact when no other thread is using the heap). */
     public HeapStats stats() {
         checkOpen("stats");
@@ -663,6 +674,10 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
      * live thread (the caller included) has a stack arena ({@link #newConfinedArena()}) open, this
      * throws {@link IllegalStateException} naming it, and the heap stays open.
      *
+     * <p>With {@link SpanHeapConfig.Builder#reportLeaksOnClose}, objects still allocated are first
+     * reported ({@link #leakReport()}, logged at WARNING on logger {@code dev.spanheap}); the heap
+     * closes whether or not that report can be made.
+     *
      * <p>The {@linkplain #shared() shared heap} is never closed: this throws {@link IllegalStateException} for it.
      */
     @Override
@@ -675,6 +690,28 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
             return;
         }
         stacks.checkClosable();
+        try {
+            if (config.reportLeaksOnClose()) {
+                logLeaks();
+            }
+        } finally {
+            closeNow();
+        }
+    }
+
+    /**
+     * Logs {@link #leakReport()} at WARNING on logger {@code dev.spanheap} if objects are still
+     * allocated. Runs while the heap is open, before anything is unmapped: the report reads the
+     * statistics and the profile, which close takes away.
+     */
+    private void logLeaks() {
+        LeakReport leaks = leakReport();
+        if (leaks.hasLeaks()) {
+            System.getLogger("dev.spanheap").log(System.Logger.Level.WARNING, leaks.formatAtClose());
+        }
+    }
+
+    private void closeNow() {
         closed = true;
         registry.close();
         if (bufferPool != null) {
