@@ -1,7 +1,5 @@
 package dev.spanheap;
 
-import java.util.concurrent.locks.ReentrantLock;
-
 /**
  * A per-thread stack of free slot addresses for each size class; Go's {@code mcache} (per P there,
  * per platform thread here). The allocation fast path pops from it and the free fast path pushes to
@@ -94,7 +92,7 @@ final class ThreadCache {
     /** Slot bytes in the remote buffer. Owner only. */
     private long remoteBytes;
     private final long[] remoteFrees = new long[SizeClasses.CLASS_COUNT];
-    final ReentrantLock sharedLock;
+    final SharedCacheLock sharedLock;
     /** The owner's freed large objects (see {@link LargeRunCache}); null for a shared cache. */
     final LargeRunCache largeRuns;
     /**
@@ -123,7 +121,7 @@ final class ThreadCache {
         this.owner = owner;
         this.shard = shard;
         this.shardTag = shard << PageHeap.LIST_SHARD_SHIFT;
-        this.sharedLock = owner == null ? new ReentrantLock() : null;
+        this.sharedLock = owner == null ? new SharedCacheLock() : null;
         this.largeRuns = owner == null ? null : new LargeRunCache(home);
         for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
             state[PAD + c] = (long) CAPACITY[c] << CAPACITY_SHIFT;
