@@ -5,4 +5,6 @@
 module dev.spanheap {
     exports dev.spanheap;
     requires java.management;
+    // The heap's JFR events (HeapEvents); none is loaded unless the recorder starts.
+    requires jdk.jfr;
 }

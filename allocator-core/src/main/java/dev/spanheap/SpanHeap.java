@@ -93,6 +93,8 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
     private final HeapBufferPool bufferPool;
     /** How much of the heap is backed by huge pages, read lazily (see {@link HugePageGauge}). */
     private final HugePageGauge hugePageGauge;
+    /** This heap's place among those the JFR {@code HeapSummary} reports; left at {@link #close()}. */
+    private final OpenHeaps.Entry openHeapsEntry;
 
     private SpanHeap(SpanHeapConfig config) {
         this.config = config;
@@ -125,6 +127,7 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
             range.unmapAll();
             throw e;
         }
+        this.openHeapsEntry = HeapEvents.heapOpened(this);
     }
 
     /** A heap with the {@linkplain SpanHeapConfig#defaults() default configuration}. */
@@ -229,7 +232,14 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
             flushCurrentThreadCache();
             reclaimDeadCaches();
             centrals.releaseEmptySpans();
+        }
+        try {
             return allocateFromHeap(byteSize, byteAlignment, sizeClass);
+        } catch (OutOfMemoryError e) {
+            // Reported here, where it reaches the caller, not where it is built: the first
+            // attempt's error above is recovered from.
+            HeapEvents.outOfMemory(config.name(), byteSize, range.maxHeapBytes, range.heldBytes(), e.getMessage());
+            throw e;
         }
     }
 
@@ -556,6 +566,7 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         for (PageHeap heap : pageHeaps) {
             released += heap.releaseAllFreeAndAwaitScavenger();
         }
+        HeapEvents.memoryReleased(config.name(), released, HeapEvents.RELEASE_EXPLICIT);
         return released;
     }
 
@@ -632,6 +643,7 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
             return;
         }
         stacks.checkClosable();
+        HeapEvents.heapClosed(openHeapsEntry);
         closed = true;
         registry.close();
         if (bufferPool != null) {
