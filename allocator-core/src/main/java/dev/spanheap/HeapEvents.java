@@ -121,10 +121,14 @@ final class HeapEvents {
                 lookup.ensureInitialized(OutOfMemoryEvent.class);
                 lookup.ensureInitialized(AllocationSampleEvent.class);
                 lookup.ensureInitialized(HeapSummaryEvent.class);
-            } catch (IllegalAccessException impossible) {
-                throw new AssertionError("the event classes share this class's package", impossible);
+                FlightRecorder.addPeriodicEvent(HeapSummaryEvent.class, OpenHeaps::emitSummaries);
+            } catch (IllegalAccessException | RuntimeException | LinkageError e) {
+                // This runs inside the user's recorder start: a failure here must not fail it.
+                // The heap then records nothing (the gate stays shut).
+                System.getLogger("dev.spanheap").log(System.Logger.Level.WARNING,
+                        "SpanHeap's JFR events could not be registered; the heap emits none", e);
+                return;
             }
-            FlightRecorder.addPeriodicEvent(HeapSummaryEvent.class, OpenHeaps::emitSummaries);
             recorderReady = true;
         }
     }

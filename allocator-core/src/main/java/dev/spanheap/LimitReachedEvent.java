@@ -10,8 +10,9 @@ import jdk.jfr.Name;
 /**
  * JFR event {@code dev.spanheap.LimitReached}: an allocation needed memory that would have taken
  * the heap past {@code maxHeapBytes}, so the heap released free pages synchronously (and, if
- * that was not enough, refused with {@link OutOfMemoryEvent}). One event per allocation that hit
- * the limit. Emitted through {@link HeapEvents}.
+ * that was not enough, refused with {@link OutOfMemoryEvent}). One event per allocation attempt
+ * that hit the limit: an attempt that fails is retried once after the caches are flushed, so a
+ * refused allocation shows two. Emitted through {@link HeapEvents}.
  */
 @Name("dev.spanheap.LimitReached")
 @Category("SpanHeap")
