@@ -344,11 +344,9 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         long page = offset >>> SizeClasses.PAGE_SHIFT;
         ThreadCache cache = ownCache();
         if (page < info.length && cache != null) {
-            // A slot of another shard keeps its shard's bits after the XOR and fails the check.
             int entry = info[(int) page] ^ cache.shardTag;
-            int sizeClass = entry & 0xFF;
-            long inSpan = (offset & SizeClasses.PAGE_MASK) | (long) (entry >>> 8) << SizeClasses.PAGE_SHIFT;
-            if (inSpan < SLOT_AREA_END[sizeClass] && SizeClasses.isSlotMultiple(inSpan, sizeClass)) {
+            if (startsOwnShardSlot(offset, entry)) {
+                int sizeClass = entry & 0xFF;
                 if (!cache.push(sizeClass, address)) {
                     // A full stack: the address is a slot start already, straight to the overflow.
                     cache.drainHalfAndPush(sizeClass, centrals, address);
@@ -360,6 +358,20 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
             }
         }
         freeSlow(address, "free");
+    }
+
+    /**
+     * The free fast path's one check: whether {@code offset} (from the heap's base) starts a slot
+     * of a small span of the freeing cache's shard, given the page's page-table entry XORed with
+     * that cache's {@link ThreadCache#shardTag}. A slot of another shard keeps its shard's bits
+     * after the XOR, so its page-in-span looks huge and fails; a free page or a large span's page
+     * has class 0, whose slot area is empty. (The benchmarks time this through
+     * {@link dev.spanheap.internal.CoreProbe#ownSlotClass}.)
+     */
+    static boolean startsOwnShardSlot(long offset, int taggedEntry) {
+        int sizeClass = taggedEntry & 0xFF;
+        long inSpan = (offset & SizeClasses.PAGE_MASK) | (long) (taggedEntry >>> 8) << SizeClasses.PAGE_SHIFT;
+        return inSpan < SLOT_AREA_END[sizeClass] && SizeClasses.isSlotMultiple(inSpan, sizeClass);
     }
 
     /**
