@@ -138,7 +138,9 @@ final class AddressSpaceChild {
         paths.fill();
 
         ProcessLimits.setAddressSpaceLimit(ProcessLimits.virtualSize() - 64 * MIB);
-        System.out.println("limit-set " + ProcessLimits.virtualSize());
+        // From here on the JVM must define no class: a first string concatenation with + would
+        // spin one up, and the JVM may not get the metaspace for it, so the lines use concat().
+        System.out.println("limit-set ".concat(Long.toString(ProcessLimits.virtualSize())));
         paths.exercise(true);
 
         // Memory freed inside the heap is reused without the OS: the full arena's big block goes,
@@ -210,7 +212,7 @@ final class AddressSpaceChild {
                     throw new AssertionError(path + ": succeeded under the limit at " + Long.toHexString(address));
                 } catch (OutOfMemoryError e) {
                     if (print) {
-                        System.out.println("refused-" + path + " " + e.getMessage());
+                        System.out.println("refused-".concat(path).concat(" ").concat(e.getMessage()));
                     }
                 }
             }
@@ -221,7 +223,7 @@ final class AddressSpaceChild {
                 throw new AssertionError("a virtual thread's refill under the limit gave " + fromVirtual[0]);
             }
             if (print) {
-                System.out.println("refused-virtual-new-span " + e.getMessage());
+                System.out.println("refused-virtual-new-span ".concat(e.getMessage()));
             }
             checkExact(heap, blocks);
             checkExact(checked, checkedBlocks);
