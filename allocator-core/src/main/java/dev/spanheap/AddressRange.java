@@ -75,6 +75,8 @@ final class AddressRange {
     final long requestedAddressSpaceBytes;
     /** Whether each arena, once mapped, is advised MADV_HUGEPAGE (configured, and the kernel's THP mode honours it). */
     final boolean hugePages;
+    /** The heap's configured name, for the JFR events this range and its page heaps emit. */
+    final String heapName;
 
     AddressRange(SpanHeapConfig config) {
         RangeReservation reservation = RangeReservation.reserve(config);
@@ -85,6 +87,7 @@ final class AddressRange {
         this.arenas = new HeapArena[maxArenas];
         this.base = reservation.base();
         this.hugePages = config.hugePages() && TransparentHugePages.mode().honoursAdvice();
+        this.heapName = config.name();
     }
 
     void setPageHeaps(PageHeap[] heaps) {
@@ -177,11 +180,16 @@ final class AddressRange {
 
     /**
      * Releases the free pages of every page heap (the synchronous path at the limit), waiting for
-     * a scavenger release in flight in each. Called holding no page heap lock.
+     * a scavenger release in flight in each; reports the total, if any, as one JFR release. Called holding
+     * no page heap lock.
      */
     void releaseEverywhere() {
+        long released = 0;
         for (PageHeap heap : pageHeaps) {
-            heap.releaseAllFreeAndAwaitScavenger();
+            released += heap.releaseAllFreeAndAwaitScavenger();
+        }
+        if (released > 0) {
+            HeapEvents.memoryReleased(heapName, released, HeapEvents.RELEASE_FOR_LIMIT);
         }
     }
 
@@ -193,6 +201,14 @@ final class AddressRange {
      * page table must grow, this takes every page heap's lock, in order, while it copies.
      */
     HeapArena mapArena(PageHeap owner, String operation, long requestBytes) {
+        HeapArena arena = mapArenaLocked(owner, operation, requestBytes);
+        if (arena != null) {
+            HeapEvents.arenaMapped(heapName, arena.index, arena.base, HeapArena.BYTES);
+        }
+        return arena;
+    }
+
+    private HeapArena mapArenaLocked(PageHeap owner, String operation, long requestBytes) {
         growLock.lock();
         try {
             int index = arenaCount;

@@ -40,6 +40,7 @@ final class DedicatedMappings {
         // At least one OS page: mmap refuses a length of zero.
         long bytes = Math.max(OsMemory.OS_PAGE_SIZE, (requested + OsMemory.OS_PAGE_SIZE - 1) & -OsMemory.OS_PAGE_SIZE);
         if (!range.tryHold(bytes)) {
+            HeapEvents.limitReached(range.heapName, requested, range.maxHeapBytes, range.heldBytes());
             range.releaseEverywhere();
             if (!range.tryHold(bytes)) {
                 scope.close();

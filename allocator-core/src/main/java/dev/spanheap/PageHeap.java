@@ -284,8 +284,14 @@ final class PageHeap {
             if (growth == 0 || range.tryHold(growth)) {
                 break;
             }
+            if (!releasedEverywhere) {
+                HeapEvents.limitReached(range.heapName, requestBytes, range.maxHeapBytes, range.heldBytes());
+            }
             // At the limit: release this heap's other free pages, then decide again with the same run.
-            releaseAllFree(runStart);
+            long released = releaseAllFree(runStart);
+            if (released > 0) {
+                HeapEvents.memoryReleased(range.heapName, released, HeapEvents.RELEASE_FOR_LIMIT);
+            }
             if (range.tryHold(growth)) {
                 break;
             }

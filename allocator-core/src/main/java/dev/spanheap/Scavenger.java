@@ -140,6 +140,10 @@ final class Scavenger implements Runnable {
                 long share = totalInUse == 0 ? 0 : (long) (retain * ((double) inUse[i] / totalInUse));
                 released += pageHeaps[i].scavenge(share, minIdleNanos, keepHugePages);
             }
+            if (released > 0) {
+                // Only passes that released: an idle heap passes four times a second.
+                HeapEvents.memoryReleased(config.name(), released, HeapEvents.RELEASE_BY_SCAVENGER);
+            }
             return released;
         }
     }

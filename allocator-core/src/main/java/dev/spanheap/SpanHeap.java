@@ -93,6 +93,8 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
     private final HeapBufferPool bufferPool;
     /** How much of the heap is backed by huge pages, read lazily (see {@link HugePageGauge}). */
     private final HugePageGauge hugePageGauge;
+    /** This heap's place among those the JFR {@code HeapSummary} reports; left at {@link #close()}. */
+    private final OpenHeaps.Entry openHeapsEntry;
 
     private SpanHeap(SpanHeapConfig config) {
         this.config = config;
@@ -125,6 +127,7 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
             range.unmapAll();
             throw e;
         }
+        this.openHeapsEntry = HeapEvents.heapOpened(this);
     }
 
     /** A heap with the {@linkplain SpanHeapConfig#defaults() default configuration}. */
@@ -229,7 +232,14 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
             flushCurrentThreadCache();
             reclaimDeadCaches();
             centrals.releaseEmptySpans();
+        }
+        try {
             return allocateFromHeap(byteSize, byteAlignment, sizeClass);
+        } catch (OutOfMemoryError e) {
+            // Reported here, where it reaches the caller, not where it is built: the first
+            // attempt's error above is recovered from.
+            HeapEvents.outOfMemory(config.name(), byteSize, range.maxHeapBytes, range.heldBytes(), e.getMessage());
+            throw e;
         }
     }
 
@@ -348,11 +358,9 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         long page = offset >>> SizeClasses.PAGE_SHIFT;
         ThreadCache cache = ownCache();
         if (page < info.length && cache != null) {
-            // A slot of another shard keeps its shard's bits after the XOR and fails the check.
             int entry = info[(int) page] ^ cache.shardTag;
-            int sizeClass = entry & 0xFF;
-            long inSpan = (offset & SizeClasses.PAGE_MASK) | (long) (entry >>> 8) << SizeClasses.PAGE_SHIFT;
-            if (inSpan < SLOT_AREA_END[sizeClass] && SizeClasses.isSlotMultiple(inSpan, sizeClass)) {
+            if (startsOwnShardSlot(offset, entry)) {
+                int sizeClass = entry & 0xFF;
                 if (!cache.push(sizeClass, address)) {
                     // A full stack: the address is a slot start already, straight to the overflow.
                     cache.drainHalfAndPush(sizeClass, centrals, address);
@@ -364,6 +372,20 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
             }
         }
         freeSlow(address, "free");
+    }
+
+    /**
+     * The free fast path's one check: whether {@code offset} (from the heap's base) starts a slot
+     * of a small span of the freeing cache's shard, given the page's page-table entry XORed with
+     * that cache's {@link ThreadCache#shardTag}. A slot of another shard keeps its shard's bits
+     * after the XOR, so its page-in-span looks huge and fails; a free page or a large span's page
+     * has class 0, whose slot area is empty. (The benchmarks time this through
+     * {@link dev.spanheap.internal.CoreProbe#ownSlotClass}.)
+     */
+    static boolean startsOwnShardSlot(long offset, int taggedEntry) {
+        int sizeClass = taggedEntry & 0xFF;
+        long inSpan = (offset & SizeClasses.PAGE_MASK) | (long) (taggedEntry >>> 8) << SizeClasses.PAGE_SHIFT;
+        return inSpan < SLOT_AREA_END[sizeClass] && SizeClasses.isSlotMultiple(inSpan, sizeClass);
     }
 
     /**
@@ -599,6 +621,7 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         for (PageHeap heap : pageHeaps) {
             released += heap.releaseAllFreeAndAwaitScavenger();
         }
+        HeapEvents.memoryReleased(config.name(), released, HeapEvents.RELEASE_EXPLICIT);
         return released;
     }
 
@@ -712,6 +735,7 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
     }
 
     private void closeNow() {
+        HeapEvents.heapClosed(openHeapsEntry);
         closed = true;
         registry.close();
         if (bufferPool != null) {

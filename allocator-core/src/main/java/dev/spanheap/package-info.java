@@ -24,6 +24,9 @@
  *     free page runs ({@link dev.spanheap.FreeRunIndex}: coalesced best fit, O(1) under 1 MiB),
  *     spans and large objects. Objects larger than an arena: {@link dev.spanheap.DedicatedMappings}.</li>
  * <li><b>scavenger</b> ({@link dev.spanheap.Scavenger}): returns idle free pages to the OS.</li>
+ * <li><b>JFR events</b> ({@link dev.spanheap.HeapEvents}): arenas mapped, memory released, the
+ *     limit reached, out of memory (all from slow paths), and a periodic summary per open heap
+ *     ({@link dev.spanheap.OpenHeaps}); no event class loads until a recorder starts.</li>
  * </ul>
  *
  * <h2>Allocate</h2>

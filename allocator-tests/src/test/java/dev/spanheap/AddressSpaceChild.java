@@ -138,7 +138,9 @@ final class AddressSpaceChild {
         paths.fill();
 
         ProcessLimits.setAddressSpaceLimit(ProcessLimits.virtualSize() - 64 * MIB);
-        System.out.println("limit-set " + ProcessLimits.virtualSize());
+        // From here on the JVM must define no class: a first string concatenation with + would
+        // spin one up, and the JVM may not get the metaspace for it, so the lines use concat().
+        System.out.println("limit-set ".concat(Long.toString(ProcessLimits.virtualSize())));
         paths.exercise(true);
 
         // Memory freed inside the heap is reused without the OS: the full arena's big block goes,

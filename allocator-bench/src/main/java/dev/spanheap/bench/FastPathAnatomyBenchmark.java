@@ -1,5 +1,8 @@
-package dev.spanheap;
+package dev.spanheap.bench;
 
+import dev.spanheap.SpanHeap;
+import dev.spanheap.SpanHeapConfig;
+import dev.spanheap.internal.CoreProbe;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -17,21 +20,26 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * Where the nanoseconds of {@code allocateAddress} + {@code freeAddress} go: the fast path taken
- * apart, one piece added per benchmark, all in the same run. It lives in package
- * {@code dev.spanheap} (on the class path) to reach the package-private thread cache.
+ * apart, one piece added per benchmark, all in the same run. The pieces are the core's own code,
+ * reached through {@link CoreProbe} (for the project's benchmarks; not API).
  *
  * <ol>
  * <li>{@link #arrayFloor}: pop and push of a long on a plain array, the floor of any design that
  *     keeps free slots in arrays.</li>
- * <li>{@link #cachePopPush}: pop and push on a {@link ThreadCache} whose class is known: the packed
+ * <li>{@link #cachePopPush}: pop and push on a thread cache whose class is known: the packed
  *     state word and the slot array.</li>
  * <li>{@link #cacheFoundThroughThreadTable}: the same, with the cache found as the heap finds it
  *     ({@code table[threadId & 4095]} and an owner check), once for the pop and once for the push.</li>
- * <li>{@link #pushAfterPageLookup}: the pop, then the free path's page-table lookup and slot check,
- *     and the push into the class the page table names. The class of the push now depends on the
- *     address the pop returned, so each iteration waits for the previous one's lookup.</li>
+ * <li>{@link #pushAfterPageLookup}: the pop, then the free path's page-table lookup and slot check
+ *     ({@link CoreProbe#ownSlotClass}, the check {@code freeAddress} makes), and the push into the
+ *     class the page table names. The class of the push now depends on the address the pop
+ *     returned, so each iteration waits for the previous one's lookup.</li>
  * <li>{@link #heapAllocateAndFree}: the real {@code allocateAddress} + {@code freeAddress}.</li>
  * </ol>
+ *
+ * <p>The heap has one shard, so that the benchmark's own cache (shard 0) and the heap's slot agree
+ * on the shard the page table names; with two, the slot could belong to shard 1 and the lookup
+ * would send every push down the slow path.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -41,36 +49,28 @@ import org.openjdk.jmh.annotations.Warmup;
 @Fork(value = 2, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-Xmx1g"})
 public class FastPathAnatomyBenchmark {
 
-    private static final long[] SLOT_AREA_END = new long[SizeClasses.CLASS_COUNT];
-
-    static {
-        for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
-            SLOT_AREA_END[c] = (long) SizeClasses.SLOTS_PER_SPAN[c] * SizeClasses.SLOT_SIZE[c];
-        }
-    }
-
     @Param({"64"})
     public long size;
 
     private SpanHeap heap;
-    private ThreadCache cache;
-    private final ThreadCache[] table = new ThreadCache[4096];
+    private Object cache;
+    private final Object[] table = new Object[4096];
     private int sizeClass;
-    private int[] pageInfo;
-    private long base;
     private final long[] stack = new long[64];
     private int top;
 
     @Setup(Level.Trial)
     public void setUp() {
-        heap = SpanHeap.create(SpanHeapConfig.builder().scavengerEnabled(false).build());
-        sizeClass = SizeClasses.classOf(size);
-        cache = new ThreadCache(Thread.currentThread(), 0, null);
+        heap = SpanHeap.create(SpanHeapConfig.builder().shards(1).scavengerEnabled(false).build());
+        sizeClass = CoreProbe.sizeClassOf(size);
+        cache = CoreProbe.newThreadCache(Thread.currentThread());
         table[(int) Thread.currentThread().threadId() & 4095] = cache;
         // One real slot on the private cache, so that the page lookup sees a real address.
-        cache.push(sizeClass, heap.allocateAddress(size));
-        pageInfo = heap.addressRange().pageInfo;
-        base = heap.addressRange().base;
+        long slot = heap.allocateAddress(size);
+        if (CoreProbe.ownSlotClass(heap, cache, slot) != sizeClass) {
+            throw new IllegalStateException("the page table does not name class " + sizeClass + " for the heap's own slot");
+        }
+        CoreProbe.push(cache, sizeClass, slot);
         stack[0] = 64;
         top = 1;
     }
@@ -88,36 +88,26 @@ public class FastPathAnatomyBenchmark {
 
     @Benchmark
     public void cachePopPush() {
-        long a = cache.pop(sizeClass);
-        cache.push(sizeClass, a);
+        long a = CoreProbe.pop(cache, sizeClass);
+        CoreProbe.push(cache, sizeClass, a);
     }
 
     @Benchmark
     public void cacheFoundThroughThreadTable() {
         Thread thread = Thread.currentThread();
-        ThreadCache forPop = table[(int) thread.threadId() & 4095];
-        long a = forPop != null && forPop.owner == thread ? forPop.pop(sizeClass) : 0;
-        ThreadCache forPush = table[(int) Thread.currentThread().threadId() & 4095];
-        if (forPush != null && forPush.owner == thread) {
-            forPush.push(sizeClass, a);
+        Object forPop = table[(int) thread.threadId() & 4095];
+        long a = forPop != null && CoreProbe.isOwnedBy(forPop, thread) ? CoreProbe.pop(forPop, sizeClass) : 0;
+        Object forPush = table[(int) Thread.currentThread().threadId() & 4095];
+        if (forPush != null && CoreProbe.isOwnedBy(forPush, thread)) {
+            CoreProbe.push(forPush, sizeClass, a);
         }
     }
 
     @Benchmark
     public boolean pushAfterPageLookup() {
-        long a = cache.pop(sizeClass);
-        long offset = a - base;
-        int[] info = pageInfo;
-        long page = offset >>> SizeClasses.PAGE_SHIFT;
-        if (page < info.length) {
-            int entry = info[(int) page];
-            int c = entry & 0xFF;
-            long inSpan = (offset & SizeClasses.PAGE_MASK) | (long) (entry >>> 8) << SizeClasses.PAGE_SHIFT;
-            if (inSpan < SLOT_AREA_END[c] && SizeClasses.isSlotMultiple(inSpan, c)) {
-                return cache.push(c, a);
-            }
-        }
-        return false;
+        long a = CoreProbe.pop(cache, sizeClass);
+        int c = CoreProbe.ownSlotClass(heap, cache, a);
+        return c != 0 && CoreProbe.push(cache, c, a);
     }
 
     @Benchmark

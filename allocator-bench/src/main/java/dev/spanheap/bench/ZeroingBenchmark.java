@@ -1,5 +1,6 @@
-package dev.spanheap;
+package dev.spanheap.bench;
 
+import dev.spanheap.internal.CoreProbe;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.TimeUnit;
@@ -19,10 +20,10 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * How the heap and the stacks should clear a block: {@code MemorySegment.fill}, libc's memset
- * through a critical downcall ({@link OsMemory#zero}) and {@link Zero#clear} (stores up to
- * {@link Zero#STORES_UP_TO} bytes, memset above), size by size, in one run. {@code zeroClear}
- * against {@code libcMemset} at 8 to 32 bytes is the stores-against-memset crossover. The size is
- * a field, not a constant, as it is when a stack frame pops.
+ * through the heap's critical downcall ({@link CoreProbe#memset}) and the heap's own clear
+ * ({@link CoreProbe#clear}: stores up to 32 bytes, memset above), size by size, in one run.
+ * {@code zeroClear} against {@code libcMemset} at 8 to 32 bytes is the stores-against-memset
+ * crossover. The size is a field, not a constant, as it is when a stack frame pops.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -54,16 +55,16 @@ public class ZeroingBenchmark {
         return block.fill((byte) 0);
     }
 
-    /** What the heap and the stacks do: stores up to {@link Zero#STORES_UP_TO} bytes, memset above. */
+    /** What the heap and the stacks do: stores up to 32 bytes, memset above. */
     @Benchmark
     public MemorySegment zeroClear() {
-        Zero.clear(block.address(), size);
+        CoreProbe.clear(block.address(), size);
         return block;
     }
 
     @Benchmark
     public MemorySegment libcMemset() {
-        OsMemory.zero(block.address(), size);
+        CoreProbe.memset(block.address(), size);
         return block;
     }
 }
