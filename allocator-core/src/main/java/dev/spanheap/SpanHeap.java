@@ -116,7 +116,7 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         this.memory = MemorySegment.ofAddress(base).reinterpret(range.addressSpaceBytes, memoryArena, null);
         this.memoryScope = memory.scope();
         this.centrals = new CentralLists(pageHeaps, range, memory, checked);
-        this.registry = new ThreadCacheRegistry(centrals, pageHeaps);
+        this.registry = new ThreadCacheRegistry(centrals);
         this.caches = registry.caches;
         this.scavenger = new Scavenger(this);
         this.stacks = new ThreadStacks(this);
@@ -263,27 +263,13 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         long alignPages = Math.max(1, byteAlignment >>> SizeClasses.PAGE_SHIFT);
         long pageCount = Math.max(1, (byteSize + SizeClasses.PAGE_MASK) >>> SizeClasses.PAGE_SHIFT);
         if (byteSize <= HeapArena.BYTES && pageCount + alignPages - 1 <= HeapArena.PAGES) {
-            if (checked) {
-                return tagged(pageHeaps[shardOfCurrentThread()].allocateLarge(byteSize, (int) pageCount, (int) alignPages));
-            }
-            ThreadCache cache = registry.cacheForCurrentThread();
-            if (cache.largeRuns != null && alignPages == 1 && pageCount <= LargeRunCache.MAX_RUN_PAGES) {
-                Span span = cache.largeRuns.take((int) pageCount, byteSize);
-                if (span != null) {
-                    return span.start; // its old contents: needs zeroing
-                }
-            }
-            return tagged(pageHeaps[cache.shard].allocateLarge(byteSize, (int) pageCount, (int) alignPages));
+            Span span = pageHeaps[shardOfCurrentThread()].allocateLarge(byteSize, (int) pageCount, (int) alignPages);
+            return span.needsZero ? span.start : span.start | 1;
         }
         if (byteSize > Long.MAX_VALUE - byteAlignment - OsMemory.OS_PAGE_SIZE) {
             throw Errors.tooLarge("allocate", byteSize, byteAlignment);
         }
         return dedicated.map(byteSize, byteAlignment, Arena.ofShared()) | 1;
-    }
-
-    /** A new large span's start, with bit 0 set when its pages are known to be zero. */
-    private static long tagged(Span span) {
-        return span.needsZero ? span.start : span.start | 1;
     }
 
     /**
@@ -423,7 +409,9 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         }
         Span span = spanStartingAt(address, operation);
         if (span.isLarge()) {
-            freeLargeObject(span, address, operation);
+            if (!range.arenaAt(address).owner.freeLarge(span, address)) {
+                throw Errors.inFreePages(operation, address);
+            }
             return;
         }
         int slot = span.slotOf(address);
@@ -451,37 +439,6 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
             pushOrDrain(cache, span.sizeClass, address);
         } finally {
             cache.sharedLock.unlock();
-        }
-    }
-
-    /**
-     * Frees the large object at {@code address}, which a racy lookup found in {@code span}: into
-     * the calling thread's {@link LargeRunCache} when it keeps such runs, else to the page heap
-     * that owns the arena. Either way the span leaves {@link Span#LARGE_LIVE} by a
-     * compare-and-set first, so a second free of the object fails however the first one went.
-     */
-    private void freeLargeObject(Span span, long address, String operation) {
-        PageHeap owner = range.arenaAt(address).owner;
-        ThreadCache cache = checked ? null : registry.ownCache();
-        if (cache != null && cache.largeRuns.keeps(span.pages, owner)) {
-            if (!span.moveLargeState(Span.LARGE_LIVE, Span.LARGE_CACHED)) {
-                throw Errors.inFreePages(operation, address);
-            }
-            // The lookup was racy: a span structure reused meanwhile for another object fails
-            // these checks, which the state change has ordered after the span's last change.
-            if (span.inUse && span.start == address && range.spanAt(address) == span) {
-                cache.largeRuns.store(span);
-                return;
-            }
-            span.moveLargeState(Span.LARGE_CACHED, Span.LARGE_LIVE);
-            throw Errors.inFreePages(operation, address);
-        }
-        if (!span.moveLargeState(Span.LARGE_LIVE, Span.LARGE_FREEING)) {
-            throw Errors.inFreePages(operation, address);
-        }
-        if (!owner.freeLarge(span, address)) {
-            span.moveLargeState(Span.LARGE_FREEING, Span.LARGE_LIVE);
-            throw Errors.inFreePages(operation, address);
         }
     }
 

@@ -45,7 +45,7 @@ final class ThreadCache {
     static final int[] CAPACITY = new int[SizeClasses.CLASS_COUNT];
     /** Slot bytes the remote-free buffer holds at most before it sends them home. */
     static final long REMOTE_MAX_BYTES = 128 << 10;
-    /** The stacks' bound plus the remote buffer's and the large runs' ({@link LargeRunCache#MAX_BYTES}). */
+    /** The stacks' bound plus the remote buffer's. */
     static final long MAX_CACHED_BYTES;
 
     private static final long COUNT_MASK = 0x7F;
@@ -59,7 +59,7 @@ final class ThreadCache {
             CAPACITY[c] = Math.clamp((64 << 10) / SizeClasses.SLOT_SIZE[c], 4, 1 << CLASS_SHIFT);
             total += (long) CAPACITY[c] * SizeClasses.SLOT_SIZE[c];
         }
-        MAX_CACHED_BYTES = total + REMOTE_MAX_BYTES + LargeRunCache.MAX_BYTES;
+        MAX_CACHED_BYTES = total + REMOTE_MAX_BYTES;
     }
 
     /** The owning platform thread, or null for a cache shared by virtual threads. */
@@ -93,8 +93,6 @@ final class ThreadCache {
     private long remoteBytes;
     private final long[] remoteFrees = new long[SizeClasses.CLASS_COUNT];
     final SharedCacheLock sharedLock;
-    /** The owner's freed large objects (see {@link LargeRunCache}); null for a shared cache. */
-    final LargeRunCache largeRuns;
     /**
      * Longs of padding at each end of {@link #state} and {@link #top}, written on every pop and
      * push: two threads' caches may end up side by side on the Java heap (a GC moves them), and
@@ -116,13 +114,11 @@ final class ThreadCache {
     final long[] slotsIn = new long[SizeClasses.CLASS_COUNT];
     final long[] slotsOut = new long[SizeClasses.CLASS_COUNT];
 
-    /** A cache for {@code owner} (null: a shared cache, without large runs) on {@code shard}, whose page heap is {@code home}. */
-    ThreadCache(Thread owner, int shard, PageHeap home) {
+    ThreadCache(Thread owner, int shard) {
         this.owner = owner;
         this.shard = shard;
         this.shardTag = shard << PageHeap.LIST_SHARD_SHIFT;
         this.sharedLock = owner == null ? new SharedCacheLock() : null;
-        this.largeRuns = owner == null ? null : new LargeRunCache(home);
         for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
             state[PAD + c] = (long) CAPACITY[c] << CAPACITY_SHIFT;
         }
@@ -248,12 +244,9 @@ final class ThreadCache {
         push(c, address);
     }
 
-    /** Gives every cached slot back to the central lists, the remote buffer's too, and the large runs to their page heap. */
+    /** Gives every cached slot back to the central lists, the remote buffer's too. */
     void flush(CentralLists centrals) {
         flushRemote(centrals);
-        if (largeRuns != null) {
-            largeRuns.flush();
-        }
         for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
             int n = count(c);
             if (n > 0) {

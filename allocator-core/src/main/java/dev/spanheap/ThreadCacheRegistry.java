@@ -43,23 +43,17 @@ final class ThreadCacheRegistry {
     /** Counters of reclaimed caches, per class. Guarded by the lock. */
     private final long[] retiredPops = new long[SizeClasses.CLASS_COUNT];
     private final long[] retiredFrees = new long[SizeClasses.CLASS_COUNT];
-    /** The large-run counters of ended threads' caches (see {@link LargeRunCache}). Guarded by the lock. */
-    private long retiredLargeHits, retiredLargeDrift;
-    /** The page heap of each shard, home of the large runs its threads cache. */
-    private final PageHeap[] pageHeaps;
     private boolean closed;
 
     /**
      * What the caches hold and have counted, per class, read under the lock (other threads'
      * counters racily: exact at rest).
      */
-    record Snapshot(long[] cachedSlots, long[] pops, long[] frees, int caches, long largeCachedRuns, long largeCachedBytes,
-            long largeCachedRequested, long largeHits, long largeRequestedDrift) {
+    record Snapshot(long[] cachedSlots, long[] pops, long[] frees, int caches) {
     }
 
-    ThreadCacheRegistry(CentralLists centrals, PageHeap[] pageHeaps) {
+    ThreadCacheRegistry(CentralLists centrals) {
         this.centrals = centrals;
-        this.pageHeaps = pageHeaps;
         this.shards = centrals.shards();
         this.cachesPerShard = new int[shards];
         // A power of two at least twice the processors, so that a CPU number picks one with a mask.
@@ -67,7 +61,7 @@ final class ThreadCacheRegistry {
         this.sharedCaches = new ThreadCache[Integer.highestOneBit(shared - 1) << 1];
         this.sharedMask = sharedCaches.length - 1;
         for (int i = 0; i < sharedCaches.length; i++) {
-            sharedCaches[i] = new ThreadCache(null, i % shards, pageHeaps[i % shards]);
+            sharedCaches[i] = new ThreadCache(null, i % shards);
         }
     }
 
@@ -103,8 +97,7 @@ final class ThreadCacheRegistry {
             reclaimDeadLocked();
             cache = caches[index];
             if (cache == null) {
-                int shard = leastUsedShard();
-                cache = new ThreadCache(thread, shard, pageHeaps[shard]);
+                cache = new ThreadCache(thread, leastUsedShard());
                 cachesPerShard[cache.shard]++;
                 ownedCaches.add(cache);
                 caches[index] = cache;
@@ -155,8 +148,6 @@ final class ThreadCacheRegistry {
                     retiredPops[c] += cache.pops(c);
                     retiredFrees[c] += cache.frees(c);
                 }
-                retiredLargeHits += cache.largeRuns.hits;
-                retiredLargeDrift += cache.largeRuns.requestedDrift;
                 ownedCaches.remove(i);
                 cachesPerShard[cache.shard]--;
                 int index = (int) cache.owner.threadId() & INDEX_MASK;
@@ -217,23 +208,14 @@ final class ThreadCacheRegistry {
         long[] cachedSlots = new long[SizeClasses.CLASS_COUNT];
         long[] pops = retiredPops.clone();
         long[] frees = retiredFrees.clone();
-        long runs = 0, bytes = 0, requested = 0, hits = retiredLargeHits, drift = retiredLargeDrift;
         for (ThreadCache cache : all) {
             for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
                 cachedSlots[c] += cache.count(c) + cache.remoteHeld(c);
                 pops[c] += cache.pops(c);
                 frees[c] += cache.frees(c);
             }
-            LargeRunCache large = cache.largeRuns;
-            if (large != null) {
-                runs += large.cachedRuns;
-                bytes += large.cachedBytes;
-                requested += large.cachedRequested;
-                hits += large.hits;
-                drift += large.requestedDrift;
-            }
         }
-        return new Snapshot(cachedSlots, pops, frees, all.size(), runs, bytes, requested, hits, drift);
+        return new Snapshot(cachedSlots, pops, frees, all.size());
     }
 
     /** Stops handing out caches and clears the table, so that the fast paths fall through to the closed check. */

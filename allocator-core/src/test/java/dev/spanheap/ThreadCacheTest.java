@@ -23,9 +23,8 @@ class ThreadCacheTest {
             assertTrue(capacity >= 4 && capacity <= 64, "class " + c + " capacity " + capacity);
             total += (long) capacity * SizeClasses.SLOT_SIZE[c];
         }
-        assertEquals(total + ThreadCache.REMOTE_MAX_BYTES + LargeRunCache.MAX_BYTES, ThreadCache.MAX_CACHED_BYTES,
-                "the stacks' bound plus the remote buffer's and the large runs'");
-        assertTrue(ThreadCache.MAX_CACHED_BYTES < 5L << 20, "a cache holds at most " + ThreadCache.MAX_CACHED_BYTES);
+        assertEquals(total + ThreadCache.REMOTE_MAX_BYTES, ThreadCache.MAX_CACHED_BYTES, "the stacks' bound plus the remote buffer's");
+        assertTrue(ThreadCache.MAX_CACHED_BYTES < 4L << 20, "a cache holds at most " + ThreadCache.MAX_CACHED_BYTES);
     }
 
     @Test
