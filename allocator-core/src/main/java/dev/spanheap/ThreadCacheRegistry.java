@@ -33,6 +33,8 @@ final class ThreadCacheRegistry {
     private final ThreadCache[] sharedCaches;
     private final CentralLists centrals;
     private final int shards;
+    /** The heap profile's mean bytes between samples, for new caches' countdowns; 0 when off. */
+    private final long sampleBytes;
 
     private final ReentrantLock lock = new ReentrantLock();
     /** Every owned cache. Guarded by the lock. */
@@ -51,13 +53,14 @@ final class ThreadCacheRegistry {
     record Snapshot(long[] cachedSlots, long[] pops, long[] frees, int caches) {
     }
 
-    ThreadCacheRegistry(CentralLists centrals) {
+    ThreadCacheRegistry(CentralLists centrals, long sampleBytes) {
         this.centrals = centrals;
+        this.sampleBytes = sampleBytes;
         this.shards = centrals.shards();
         this.cachesPerShard = new int[shards];
         this.sharedCaches = new ThreadCache[Math.max(2, 2 * Runtime.getRuntime().availableProcessors())];
         for (int i = 0; i < sharedCaches.length; i++) {
-            sharedCaches[i] = new ThreadCache(null, i % shards);
+            sharedCaches[i] = new ThreadCache(null, i % shards, sampleBytes);
         }
     }
 
@@ -93,7 +96,7 @@ final class ThreadCacheRegistry {
             reclaimDeadLocked();
             cache = caches[index];
             if (cache == null) {
-                cache = new ThreadCache(thread, leastUsedShard());
+                cache = new ThreadCache(thread, leastUsedShard(), sampleBytes);
                 cachesPerShard[cache.shard]++;
                 ownedCaches.add(cache);
                 caches[index] = cache;
