@@ -128,7 +128,7 @@ final class HeapProfiler {
         Span span = range.spanAt(address);
         lock.lock();
         try {
-            record(address, stack, requestedBytes, smallChance[sizeClass], span);
+            record(address, stack, requestedBytes, SizeClasses.SLOT_SIZE[sizeClass], sizeClass, span);
             if (span.liveSamples++ == 0) {
                 range.arenaAt(address).owner.markSampled(span, true);
             }
@@ -142,7 +142,7 @@ final class HeapProfiler {
         List<StackTraceElement> stack = callerStack();
         lock.lock();
         try {
-            record(span.start, stack, requestedBytes, sampleChance(span.bytes(), sampleBytes), span);
+            record(span.start, stack, requestedBytes, span.bytes(), 0, span);
             span.liveSamples++;
         } finally {
             lock.unlock();
@@ -154,14 +154,21 @@ final class HeapProfiler {
         List<StackTraceElement> stack = callerStack();
         lock.lock();
         try {
-            record(address, stack, requestedBytes, sampleChance(mappedBytes, sampleBytes), null);
+            record(address, stack, requestedBytes, mappedBytes, 0, null);
         } finally {
             lock.unlock();
         }
     }
 
-    private void record(long address, List<StackTraceElement> stack, long requestedBytes, double chance, Span span) {
+    /**
+     * Adds a sample of the block at {@code address} ({@code blockBytes} handed out for
+     * {@code requestedBytes}; {@code sizeClass} 0 for a large object or a mapping, whose
+     * {@code span} is then the large span or null) to its site. Holding the lock.
+     */
+    private void record(long address, List<StackTraceElement> stack, long requestedBytes, long blockBytes, int sizeClass,
+            Span span) {
         assert lock.isHeldByCurrentThread();
+        double chance = sizeClass != 0 ? smallChance[sizeClass] : sampleChance(blockBytes, sampleBytes);
         Site site = sites.computeIfAbsent(stack, Site::new);
         double objects = 1.0 / chance;
         double bytes = requestedBytes / chance;
