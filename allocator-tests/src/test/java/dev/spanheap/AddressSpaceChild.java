@@ -138,7 +138,9 @@ final class AddressSpaceChild {
         paths.fill();
 
         ProcessLimits.setAddressSpaceLimit(ProcessLimits.virtualSize() - 64 * MIB);
-        System.out.println("limit-set " + ProcessLimits.virtualSize());
+        // No string concatenation from here on unless it also ran before the limit (see exercise).
+        System.out.print("limit-set ");
+        System.out.println(ProcessLimits.virtualSize());
         paths.exercise(true);
 
         // Memory freed inside the heap is reused without the OS: the full arena's big block goes,
@@ -209,8 +211,12 @@ final class AddressSpaceChild {
                     long address = tryPath(path);
                     throw new AssertionError(path + ": succeeded under the limit at " + Long.toHexString(address));
                 } catch (OutOfMemoryError e) {
+                    // Built on the warm-up run too: a string concatenation's first use links its
+                    // call site, which defines classes, and under the limit their metaspace may
+                    // not be committable (the JVM then aborts).
+                    String line = "refused-" + path + " " + e.getMessage();
                     if (print) {
-                        System.out.println("refused-" + path + " " + e.getMessage());
+                        System.out.println(line);
                     }
                 }
             }
@@ -220,8 +226,9 @@ final class AddressSpaceChild {
             if (!(fromVirtual[0] instanceof OutOfMemoryError e)) {
                 throw new AssertionError("a virtual thread's refill under the limit gave " + fromVirtual[0]);
             }
+            String line = "refused-virtual-new-span " + e.getMessage();
             if (print) {
-                System.out.println("refused-virtual-new-span " + e.getMessage());
+                System.out.println(line);
             }
             checkExact(heap, blocks);
             checkExact(checked, checkedBlocks);
