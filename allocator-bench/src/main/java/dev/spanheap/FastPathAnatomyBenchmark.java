@@ -65,7 +65,7 @@ public class FastPathAnatomyBenchmark {
     public void setUp() {
         heap = SpanHeap.create(SpanHeapConfig.builder().scavengerEnabled(false).build());
         sizeClass = SizeClasses.classOf(size);
-        cache = new ThreadCache(Thread.currentThread(), 0, 0);
+        cache = new ThreadCache(Thread.currentThread(), 0, null, 0);
         table[(int) Thread.currentThread().threadId() & 4095] = cache;
         // One real slot on the private cache, so that the page lookup sees a real address.
         cache.push(sizeClass, heap.allocateAddress(size));

@@ -70,6 +70,12 @@ final class HeapStatsCollector {
             freeRuns += p.freeRuns();
             releaseFailures += p.releaseFailures();
         }
+        // The page heaps count the runs in threads' large-run caches as live large objects.
+        largeSpans -= caches.largeCachedRuns();
+        largeBytes -= caches.largeCachedBytes();
+        largeRequested += caches.largeRequestedDrift() - caches.largeCachedRequested();
+        cachedBytes += caches.largeCachedBytes();
+        long largeHits = caches.largeHits();
         DedicatedMappings.Snapshot dedicated = heap.dedicatedMappings().snapshot();
         AddressRange range = heap.addressRange();
         long freePageBytes = freePages << SizeClasses.PAGE_SHIFT;
@@ -99,9 +105,11 @@ final class HeapStatsCollector {
                 .largeRequestedBytes(largeRequested)
                 .dedicatedObjects(dedicated.objects())
                 .dedicatedBytes(dedicated.mappedBytes())
-                .totalAllocations(smallAllocations + largeAllocations + dedicated.allocations())
-                .totalFrees(smallFrees + largeFrees + dedicated.frees())
-                .allocationsFromCache(smallAllocations - fromCentral - fromNewSpan)
+                .totalAllocations(smallAllocations + largeAllocations + largeHits + dedicated.allocations())
+                // Every run a thread cached was either taken again (a hit), is still cached, or went
+                // to the page heap, which counted it among its frees.
+                .totalFrees(smallFrees + largeFrees + largeHits + caches.largeCachedRuns() + dedicated.frees())
+                .allocationsFromCache(smallAllocations - fromCentral - fromNewSpan + largeHits)
                 .allocationsFromCentral(fromCentral)
                 .allocationsFromNewSpan(fromNewSpan)
                 .allocationsFromPageHeap(largeAllocations)

@@ -82,7 +82,7 @@ final class HeapVerifier {
         }
         for (long address : sampledBlocks) {
             Span span = range.spanAt(address);
-            boolean live = span != null && (span.isLarge() ? span.start == address
+            boolean live = span != null && (span.isLarge() ? span.start == address && span.largeState() == Span.LARGE_LIVE
                     : span.slotOf(address) >= 0 && span.isAllocated(span.slotOf(address)));
             if (!live) {
                 return "sampled block " + Errors.hex(address) + " is not a live block of a span (found " + span + ")";

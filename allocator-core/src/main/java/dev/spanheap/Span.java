@@ -62,7 +62,10 @@ final class Span {
     boolean needsZero;
     /** False once freed (the structure then waits in its page heap's pool). Guarded by the page heap lock. */
     boolean inUse;
-    /** Large spans: the bytes asked for (for fragmentation statistics). Guarded by the heap lock. */
+    /**
+     * Large spans: the bytes asked for (for fragmentation statistics). Guarded by the heap lock,
+     * or by the owner of the {@link LargeRunCache} that holds the span.
+     */
     long requestedBytes;
     /**
      * Live samples of the heap profile in this span ({@link HeapProfiler}); while it is above 0 a
@@ -71,6 +74,29 @@ final class Span {
      * freed: every sample is dropped before its block is freed.
      */
     int liveSamples;
+
+    /** {@link #largeState}: the large object is live (handed out), or the span is small. */
+    static final int LARGE_LIVE = 0;
+    /** {@link #largeState}: freed into a thread's {@link LargeRunCache}; its owner alone may take it. */
+    static final int LARGE_CACHED = 1;
+    /** {@link #largeState}: on its way back to the page heap (or back already, until {@link #init}). */
+    static final int LARGE_FREEING = 2;
+    /**
+     * Large spans: which of the three states above. Every free of a large object first moves it
+     * out of {@link #LARGE_LIVE} with a compare-and-set, without a lock, so that of two frees of
+     * the same object (a double free, even from two threads at once) exactly one succeeds: a run
+     * in a thread's cache can never be handed out twice. Reset by {@link #init}.
+     */
+    private volatile int largeState;
+    private static final java.lang.invoke.VarHandle LARGE_STATE;
+
+    static {
+        try {
+            LARGE_STATE = java.lang.invoke.MethodHandles.lookup().findVarHandle(Span.class, "largeState", int.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     /** A span structure for a page heap's pool; {@link #init} gives it pages. */
     Span(boolean checked) {
@@ -91,6 +117,7 @@ final class Span {
         this.sizeClass = sizeClass;
         this.needsZero = needsZero;
         this.requestedBytes = 0;
+        this.largeState = LARGE_LIVE;
         this.searchWord = 0;
         this.previousPartial = null;
         this.nextPartial = null;
@@ -120,6 +147,15 @@ final class Span {
      */
     int racyLiveSamples() {
         return liveSamples;
+    }
+
+    /** Moves a large span from state {@code from} to {@code to}; false, with nothing changed, if it was not in {@code from}. */
+    boolean moveLargeState(int from, int to) {
+        return LARGE_STATE.compareAndSet(this, from, to);
+    }
+
+    int largeState() {
+        return largeState;
     }
 
     long bytes() {

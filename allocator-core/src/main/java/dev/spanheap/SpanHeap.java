@@ -117,7 +117,7 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         this.memoryScope = memory.scope();
         this.centrals = new CentralLists(pageHeaps, range, memory, checked);
         this.profiler = config.profileSampleBytes() > 0 ? new HeapProfiler(config.profileSampleBytes(), range) : null;
-        this.registry = new ThreadCacheRegistry(centrals, config.profileSampleBytes());
+        this.registry = new ThreadCacheRegistry(centrals, pageHeaps, config.profileSampleBytes());
         this.caches = registry.caches;
         this.scavenger = new Scavenger(this);
         this.stacks = new ThreadStacks(this);
@@ -269,11 +269,18 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         long alignPages = Math.max(1, byteAlignment >>> SizeClasses.PAGE_SHIFT);
         long pageCount = Math.max(1, (byteSize + SizeClasses.PAGE_MASK) >>> SizeClasses.PAGE_SHIFT);
         if (byteSize <= HeapArena.BYTES && pageCount + alignPages - 1 <= HeapArena.PAGES) {
-            Span span = pageHeaps[shardOfCurrentThread()].allocateLarge(byteSize, (int) pageCount, (int) alignPages);
-            if (profiler != null && profiler.drawBlock(span.bytes())) {
-                profiler.sampleLarge(span, byteSize);
+            if (checked) {
+                return tagged(sampledLarge(pageHeaps[shardOfCurrentThread()].allocateLarge(byteSize, (int) pageCount, (int) alignPages),
+                        byteSize));
             }
-            return span.needsZero ? span.start : span.start | 1;
+            ThreadCache cache = registry.cacheForCurrentThread();
+            if (cache.largeRuns != null && alignPages == 1 && pageCount <= LargeRunCache.MAX_RUN_PAGES) {
+                Span span = cache.largeRuns.take((int) pageCount, byteSize);
+                if (span != null) {
+                    return sampledLarge(span, byteSize).start; // its old contents: needs zeroing
+                }
+            }
+            return tagged(sampledLarge(pageHeaps[cache.shard].allocateLarge(byteSize, (int) pageCount, (int) alignPages), byteSize));
         }
         if (byteSize > Long.MAX_VALUE - byteAlignment - OsMemory.OS_PAGE_SIZE) {
             throw Errors.tooLarge("allocate", byteSize, byteAlignment);
@@ -286,6 +293,19 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
             }
         }
         return address | 1;
+    }
+
+    /** {@code span}, a large object just handed out for {@code byteSize} bytes, after the heap profile's draw (and sample) for it. */
+    private Span sampledLarge(Span span, long byteSize) {
+        if (profiler != null && profiler.drawBlock(span.bytes())) {
+            profiler.sampleLarge(span, byteSize);
+        }
+        return span;
+    }
+
+    /** A new large span's start, with bit 0 set when its pages are known to be zero. */
+    private static long tagged(Span span) {
+        return span.needsZero ? span.start : span.start | 1;
     }
 
     /**
@@ -422,9 +442,7 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
             if (profiler != null && span.racyLiveSamples() != 0) {
                 profiler.drop(span, address);
             }
-            if (!range.arenaAt(address).owner.freeLarge(span, address)) {
-                throw Errors.inFreePages(operation, address);
-            }
+            freeLargeObject(span, address, operation);
             return;
         }
         int slot = span.slotOf(address);
@@ -456,6 +474,37 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
             pushOrDrain(cache, span.sizeClass, address);
         } finally {
             cache.sharedLock.unlock();
+        }
+    }
+
+    /**
+     * Frees the large object at {@code address}, which a racy lookup found in {@code span}: into
+     * the calling thread's {@link LargeRunCache} when it keeps such runs, else to the page heap
+     * that owns the arena. Either way the span leaves {@link Span#LARGE_LIVE} by a
+     * compare-and-set first, so a second free of the object fails however the first one went.
+     */
+    private void freeLargeObject(Span span, long address, String operation) {
+        PageHeap owner = range.arenaAt(address).owner;
+        ThreadCache cache = checked ? null : registry.ownCache();
+        if (cache != null && cache.largeRuns.keeps(span.pages, owner)) {
+            if (!span.moveLargeState(Span.LARGE_LIVE, Span.LARGE_CACHED)) {
+                throw Errors.inFreePages(operation, address);
+            }
+            // The lookup was racy: a span structure reused meanwhile for another object fails
+            // these checks, which the state change has ordered after the span's last change.
+            if (span.inUse && span.start == address && range.spanAt(address) == span) {
+                cache.largeRuns.store(span);
+                return;
+            }
+            span.moveLargeState(Span.LARGE_CACHED, Span.LARGE_LIVE);
+            throw Errors.inFreePages(operation, address);
+        }
+        if (!span.moveLargeState(Span.LARGE_LIVE, Span.LARGE_FREEING)) {
+            throw Errors.inFreePages(operation, address);
+        }
+        if (!owner.freeLarge(span, address)) {
+            span.moveLargeState(Span.LARGE_FREEING, Span.LARGE_LIVE);
+            throw Errors.inFreePages(operation, address);
         }
     }
 
@@ -628,6 +677,17 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         return profiler == null ? new HeapProfile(0, 0, java.util.List.of()) : profiler.snapshot();
     }
 
+    /**
+     * What is still allocated: live objects in total and by size class (exact when no other thread
+     * is using the heap), and, when profiling is on, the sampled sites that allocated them. The
+     * heap's own chunks for {@link #newConfinedArena()} stacks are counted apart. See {@link LeakReport}.
+     */
+    public LeakReport leakReport() {
+        checkOpen("leakReport");
+        HeapStats stats = stats(); // first: it gives back ended threads' stack chunks
+        return LeakReport.of(config.name(), stats, stacks.chunksBySize(), profile());
+    }
+
     /** A snapshot of the heap's statistics (exact when no other thread is using the heap). */
     public HeapStats stats() {
         checkOpen("stats");
@@ -662,6 +722,10 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
      * live thread (the caller included) has a stack arena ({@link #newConfinedArena()}) open, this
      * throws {@link IllegalStateException} naming it, and the heap stays open.
      *
+     * <p>With {@link SpanHeapConfig.Builder#reportLeaksOnClose}, objects still allocated are first
+     * reported ({@link #leakReport()}, logged at WARNING on logger {@code dev.spanheap}); the heap
+     * closes whether or not that report can be made.
+     *
      * <p>The {@linkplain #shared() shared heap} is never closed: this throws {@link IllegalStateException} for it.
      */
     @Override
@@ -674,6 +738,28 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
             return;
         }
         stacks.checkClosable();
+        try {
+            if (config.reportLeaksOnClose()) {
+                logLeaks();
+            }
+        } finally {
+            closeNow();
+        }
+    }
+
+    /**
+     * Logs {@link #leakReport()} at WARNING on logger {@code dev.spanheap} if objects are still
+     * allocated. Runs while the heap is open, before anything is unmapped: the report reads the
+     * statistics and the profile, which close takes away.
+     */
+    private void logLeaks() {
+        LeakReport leaks = leakReport();
+        if (leaks.hasLeaks()) {
+            System.getLogger("dev.spanheap").log(System.Logger.Level.WARNING, leaks.formatAtClose());
+        }
+    }
+
+    private void closeNow() {
         closed = true;
         registry.close();
         if (bufferPool != null) {

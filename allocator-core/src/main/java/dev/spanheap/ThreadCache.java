@@ -1,7 +1,5 @@
 package dev.spanheap;
 
-import java.util.concurrent.locks.ReentrantLock;
-
 /**
  * A per-thread stack of free slot addresses for each size class; Go's {@code mcache} (per P there,
  * per platform thread here). The allocation fast path pops from it and the free fast path pushes to
@@ -57,7 +55,7 @@ final class ThreadCache {
     static final int[] CAPACITY = new int[SizeClasses.CLASS_COUNT];
     /** Slot bytes the remote-free buffer holds at most before it sends them home. */
     static final long REMOTE_MAX_BYTES = 128 << 10;
-    /** The stacks' bound plus the remote buffer's. */
+    /** The stacks' bound plus the remote buffer's and the large runs' ({@link LargeRunCache#MAX_BYTES}). */
     static final long MAX_CACHED_BYTES;
 
     private static final long COUNT_MASK = 0x7F;
@@ -79,7 +77,7 @@ final class ThreadCache {
             CAPACITY[c] = Math.clamp((64 << 10) / SizeClasses.SLOT_SIZE[c], 4, 1 << CLASS_SHIFT);
             total += (long) CAPACITY[c] * SizeClasses.SLOT_SIZE[c];
         }
-        MAX_CACHED_BYTES = total + REMOTE_MAX_BYTES;
+        MAX_CACHED_BYTES = total + REMOTE_MAX_BYTES + LargeRunCache.MAX_BYTES;
     }
 
     /** The owning platform thread, or null for a cache shared by virtual threads. */
@@ -112,7 +110,9 @@ final class ThreadCache {
     /** Slot bytes in the remote buffer. Owner only. */
     private long remoteBytes;
     private final long[] remoteFrees = new long[SizeClasses.CLASS_COUNT];
-    final ReentrantLock sharedLock;
+    final SharedCacheLock sharedLock;
+    /** The owner's freed large objects (see {@link LargeRunCache}); null for a shared cache. */
+    final LargeRunCache largeRuns;
     /**
      * Longs of padding at each end of {@link #state} and {@link #top}, written on every pop and
      * push: two threads' caches may end up side by side on the Java heap (a GC moves them), and
@@ -142,11 +142,17 @@ final class ThreadCache {
     /** Mean bytes between two samples of the heap profile ({@link SpanHeapConfig#profileSampleBytes()}); 0 when off. */
     private final long sampleBytes;
 
-    ThreadCache(Thread owner, int shard, long sampleBytes) {
+    /**
+     * A cache for {@code owner} (null: a shared cache, without large runs) on {@code shard}, whose
+     * page heap is {@code home}, counting down to the heap profile's samples every
+     * {@code sampleBytes} on average (0: profiling off).
+     */
+    ThreadCache(Thread owner, int shard, PageHeap home, long sampleBytes) {
         this.owner = owner;
         this.shard = shard;
         this.shardTag = shard << PageHeap.LIST_SHARD_SHIFT;
-        this.sharedLock = owner == null ? new ReentrantLock() : null;
+        this.sharedLock = owner == null ? new SharedCacheLock() : null;
+        this.largeRuns = owner == null ? null : new LargeRunCache(home);
         this.sampleBytes = sampleBytes;
         for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
             state[PAD + c] = (long) CAPACITY[c] << CAPACITY_SHIFT;
@@ -328,9 +334,12 @@ final class ThreadCache {
         push(c, address);
     }
 
-    /** Gives every cached slot back to the central lists, the remote buffer's too. */
+    /** Gives every cached slot back to the central lists, the remote buffer's too, and the large runs to their page heap. */
     void flush(CentralLists centrals) {
         flushRemote(centrals);
+        if (largeRuns != null) {
+            largeRuns.flush();
+        }
         for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
             int n = count(c);
             if (n > 0) {

@@ -31,6 +31,7 @@ final class ThreadCacheRegistry {
     final ThreadCache[] caches = new ThreadCache[1 << INDEX_BITS];
     /** Caches shared by virtual threads (and platform threads whose index is taken), each used under its lock. */
     private final ThreadCache[] sharedCaches;
+    private final int sharedMask;
     private final CentralLists centrals;
     private final int shards;
     /** The heap profile's mean bytes between samples, for new caches' countdowns; 0 when off. */
@@ -44,23 +45,32 @@ final class ThreadCacheRegistry {
     /** Counters of reclaimed caches, per class. Guarded by the lock. */
     private final long[] retiredPops = new long[SizeClasses.CLASS_COUNT];
     private final long[] retiredFrees = new long[SizeClasses.CLASS_COUNT];
+    /** The large-run counters of ended threads' caches (see {@link LargeRunCache}). Guarded by the lock. */
+    private long retiredLargeHits, retiredLargeDrift;
+    /** The page heap of each shard, home of the large runs its threads cache. */
+    private final PageHeap[] pageHeaps;
     private boolean closed;
 
     /**
      * What the caches hold and have counted, per class, read under the lock (other threads'
      * counters racily: exact at rest).
      */
-    record Snapshot(long[] cachedSlots, long[] pops, long[] frees, int caches) {
+    record Snapshot(long[] cachedSlots, long[] pops, long[] frees, int caches, long largeCachedRuns, long largeCachedBytes,
+            long largeCachedRequested, long largeHits, long largeRequestedDrift) {
     }
 
-    ThreadCacheRegistry(CentralLists centrals, long sampleBytes) {
+    ThreadCacheRegistry(CentralLists centrals, PageHeap[] pageHeaps, long sampleBytes) {
         this.centrals = centrals;
+        this.pageHeaps = pageHeaps;
         this.sampleBytes = sampleBytes;
         this.shards = centrals.shards();
         this.cachesPerShard = new int[shards];
-        this.sharedCaches = new ThreadCache[Math.max(2, 2 * Runtime.getRuntime().availableProcessors())];
+        // A power of two at least twice the processors, so that a CPU number picks one with a mask.
+        int shared = Math.max(2, 2 * Runtime.getRuntime().availableProcessors());
+        this.sharedCaches = new ThreadCache[Integer.highestOneBit(shared - 1) << 1];
+        this.sharedMask = sharedCaches.length - 1;
         for (int i = 0; i < sharedCaches.length; i++) {
-            sharedCaches[i] = new ThreadCache(null, i % shards, sampleBytes);
+            sharedCaches[i] = new ThreadCache(null, i % shards, pageHeaps[i % shards], sampleBytes);
         }
     }
 
@@ -81,7 +91,7 @@ final class ThreadCacheRegistry {
     ThreadCache cacheForCurrentThread() {
         Thread thread = Thread.currentThread();
         if (thread.isVirtual()) {
-            return sharedCaches[CurrentCpu.index() % sharedCaches.length];
+            return sharedCacheOfCpu();
         }
         ThreadCache cache = ownCache();
         if (cache != null) {
@@ -96,7 +106,8 @@ final class ThreadCacheRegistry {
             reclaimDeadLocked();
             cache = caches[index];
             if (cache == null) {
-                cache = new ThreadCache(thread, leastUsedShard(), sampleBytes);
+                int shard = leastUsedShard();
+                cache = new ThreadCache(thread, shard, pageHeaps[shard], sampleBytes);
                 cachesPerShard[cache.shard]++;
                 ownedCaches.add(cache);
                 caches[index] = cache;
@@ -105,10 +116,15 @@ final class ThreadCacheRegistry {
             if (cache.owner == thread) {
                 return cache;
             }
-            return sharedCaches[(int) (thread.threadId() % sharedCaches.length)];
+            return sharedCaches[(int) thread.threadId() & sharedMask];
         } finally {
             lock.unlock();
         }
+    }
+
+    /** The shared cache of the CPU the caller runs on (virtual threads use it under its {@link ThreadCache#sharedLock}). */
+    ThreadCache sharedCacheOfCpu() {
+        return sharedCaches[CurrentCpu.index() & sharedMask];
     }
 
     /** The shard with the fewest live threads bound to it (the lowest such index). Holding the lock. */
@@ -142,6 +158,8 @@ final class ThreadCacheRegistry {
                     retiredPops[c] += cache.pops(c);
                     retiredFrees[c] += cache.frees(c);
                 }
+                retiredLargeHits += cache.largeRuns.hits;
+                retiredLargeDrift += cache.largeRuns.requestedDrift;
                 ownedCaches.remove(i);
                 cachesPerShard[cache.shard]--;
                 int index = (int) cache.owner.threadId() & INDEX_MASK;
@@ -202,14 +220,23 @@ final class ThreadCacheRegistry {
         long[] cachedSlots = new long[SizeClasses.CLASS_COUNT];
         long[] pops = retiredPops.clone();
         long[] frees = retiredFrees.clone();
+        long runs = 0, bytes = 0, requested = 0, hits = retiredLargeHits, drift = retiredLargeDrift;
         for (ThreadCache cache : all) {
             for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
                 cachedSlots[c] += cache.count(c) + cache.remoteHeld(c);
                 pops[c] += cache.pops(c);
                 frees[c] += cache.frees(c);
             }
+            LargeRunCache large = cache.largeRuns;
+            if (large != null) {
+                runs += large.cachedRuns;
+                bytes += large.cachedBytes;
+                requested += large.cachedRequested;
+                hits += large.hits;
+                drift += large.requestedDrift;
+            }
         }
-        return new Snapshot(cachedSlots, pops, frees, all.size());
+        return new Snapshot(cachedSlots, pops, frees, all.size(), runs, bytes, requested, hits, drift);
     }
 
     /** Stops handing out caches and clears the table, so that the fast paths fall through to the closed check. */

@@ -244,6 +244,33 @@ final class ThreadStacks {
                 outOfOrder, pooled, pooled * FrameStack.FIRST_CHUNK_BYTES);
     }
 
+    /**
+     * The chunks the stacks hold from the heap (registered stacks' chunks and pooled ones), by
+     * size: entry {@code i} counts chunks of {@link FrameStack#chunkBytes FrameStack.chunkBytes(i)}
+     * bytes, the last entry every chunk of the largest size. They are live objects of the heap that
+     * no caller allocated; a leak report leaves them out. Other threads' stacks are read racily,
+     * as in {@link #stats()}.
+     */
+    long[] chunksBySize() {
+        long[] counts = new long[FrameStack.LARGEST_CHUNK_SHIFT - FrameStack.FIRST_CHUNK_SHIFT + 1];
+        lock.lock();
+        try {
+            for (FrameStack stack : registered) {
+                for (int k = 0, n = stack.chunkCount; k < n; k++) {
+                    counts[Math.min(k, counts.length - 1)]++;
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+        for (int i = 0; i < POOL_SLOTS; i++) {
+            if (cleanChunks.get(i) != 0) {
+                counts[0]++;
+            }
+        }
+        return counts;
+    }
+
     /** Checks the current thread's stack (owner only: other threads' stacks move under us). */
     String verifyCurrentThread() {
         Thread thread = Thread.currentThread();

@@ -243,6 +243,22 @@ class HeapProfileTest {
             assertEquals(0, heap.profile().liveBytes());
             assertEquals(0, heap.profiler().sampledSpanBlocks().length);
             heap.verifyInvariants();
+
+            // Again, at the freed addresses: runs this thread kept (LargeRunCache) or the page heap gives back, sampled the same.
+            java.util.Set<Long> freed = new java.util.HashSet<>(large);
+            large.clear();
+            for (int i = 0; i < 50; i++) {
+                large.add(heap.allocateAddress(100_000));
+            }
+            assertTrue(large.stream().anyMatch(freed::contains), "freed runs are handed out again");
+            assertEquals(101, heap.profile().samplesTaken());
+            assertWithin(50 * 100_000L, heap.profile().liveBytes(), 0.001, "live bytes");
+            heap.verifyInvariants();
+            for (long address : large) {
+                heap.freeAddress(address);
+            }
+            assertEquals(0, heap.profile().liveBytes());
+            heap.verifyInvariants();
         }
     }
 

@@ -211,9 +211,8 @@ final class AddressSpaceChild {
                     long address = tryPath(path);
                     throw new AssertionError(path + ": succeeded under the limit at " + Long.toHexString(address));
                 } catch (OutOfMemoryError e) {
-                    // Built on the warm-up run too: a string concatenation's first use links its
-                    // call site, which defines classes, and under the limit their metaspace may
-                    // not be committable (the JVM then aborts).
+                    // Built in the warm-up pass too: linking a string concatenation defines a class,
+                    // which under the limit may need metaspace the JVM cannot commit.
                     String line = "refused-" + path + " " + e.getMessage();
                     if (print) {
                         System.out.println(line);
