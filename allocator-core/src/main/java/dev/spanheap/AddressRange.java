@@ -45,8 +45,9 @@ final class AddressRange {
 
     /**
      * Per page of the mapped arenas: {@code sizeClass | pageInSpan << 8 | listShard << 24} for a
-     * page of a small span ({@link Span#listShard}); 0 for a free page and for every page of a
-     * large span. {@link #spanAt} uses {@code pageInSpan} to find a small span's first page, the
+     * page of a small span ({@link Span#listShard}), with {@link PageHeap#SAMPLED_SPAN_BIT} (bit
+     * 23) set while the span holds a live sample of the heap profile; 0 for a free page and for
+     * every page of a large span. {@link #spanAt} uses {@code pageInSpan} to find a small span's first page, the
      * only one whose {@link HeapArena#spans} entry is set. Readers
      * load the field without a lock: an address that a thread may legally free was handed out
      * after the entries for its span were written, through a lock, so the reader sees them.

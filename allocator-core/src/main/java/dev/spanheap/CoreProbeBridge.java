@@ -19,7 +19,7 @@ final class CoreProbeBridge implements CoreAccess {
 
     @Override
     public Object newThreadCache(Thread owner) {
-        return new ThreadCache(owner, 0);
+        return new ThreadCache(owner, 0, 0);
     }
 
     @Override

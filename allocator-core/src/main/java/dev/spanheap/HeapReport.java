@@ -1,6 +1,7 @@
 package dev.spanheap;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -26,7 +27,38 @@ final class HeapReport {
         render(heap.config(), stats, snapshot, out);
         // The huge-page figure in stats may be a second old; a report reads it anew.
         renderMachine(HeapStatsCollector.machineStats(heap, true), stats.maxHeapBytes(), out);
+        if (heap.config().profileSampleBytes() > 0) {
+            renderProfile(heap.profile(), out);
+        }
         return out.toString();
+    }
+
+    /** Sites the "Heap profile" section lists, most estimated live bytes first. */
+    static final int PROFILE_TOP_SITES = 10;
+    /** Frames printed per site in the report (the profile keeps more). */
+    static final int PROFILE_FRAMES_SHOWN = 4;
+
+    /** The "Heap profile" section: the sampled totals and the top sites by estimated live bytes. */
+    static void renderProfile(HeapProfile profile, StringBuilder out) {
+        out.append('\n');
+        line(out, "Heap profile (one sample per %s on average, %d samples taken; estimates)",
+                bytes(profile.sampleBytes()), profile.samplesTaken());
+        line(out, "  live %s in %d objects over %d sites", bytes(profile.liveBytes()), profile.liveObjects(), profile.sites().size());
+        List<ProfileSite> top = profile.sites().stream().filter(site -> site.liveBytes() > 0).limit(PROFILE_TOP_SITES).toList();
+        if (top.isEmpty()) {
+            line(out, "  (no live samples)");
+            return;
+        }
+        line(out, "  top %d sites by live bytes:", top.size());
+        line(out, "      live bytes  live objects   allocated bytes  site");
+        for (ProfileSite site : top) {
+            List<StackTraceElement> stack = site.stack();
+            line(out, "  %14d %13d %17d  %s", site.liveBytes(), site.liveObjects(), site.allocatedBytes(),
+                    stack.isEmpty() ? "(no frames)" : stack.getFirst());
+            for (int i = 1; i < Math.min(stack.size(), PROFILE_FRAMES_SHOWN); i++) {
+                line(out, "  %14s %13s %17s    %s", "", "", "", stack.get(i));
+            }
+        }
     }
 
     static void writeHeapMap(SpanHeap heap, Path path) {

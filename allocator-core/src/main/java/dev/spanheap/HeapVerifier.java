@@ -14,7 +14,11 @@ import java.util.Set;
  * span's equations ({@link Span#verify}), and per shard and class that the slots marked allocated
  * in spans equal the central list's count; every cached slot lies at a slot start of a span of its
  * class, is marked allocated, and is cached once; in checked mode, every poisoned free slot still
- * holds its poison; the range's held bytes equal what the page heaps and mappings hold.
+ * holds its poison; the range's held bytes equal what the page heaps and mappings hold. With the
+ * heap profile on: its own equations ({@link HeapProfiler#verify}); every sampled block in a span
+ * is live there (an allocated slot, not cached) and the spans' sample counts add up to the
+ * profile's; page-table entries carry the sampled-span bit exactly when their span counts a
+ * sample ({@link PageHeap#verify}).
  */
 final class HeapVerifier {
 
@@ -36,12 +40,23 @@ final class HeapVerifier {
         if (problem != null) {
             return problem;
         }
+        // The profiler's lock comes before the central and page heap locks: read it first.
+        HeapProfiler profiler = heap.profiler();
+        long[] sampled = new long[0];
+        if (profiler != null) {
+            problem = profiler.verify();
+            if (problem != null) {
+                return problem;
+            }
+            sampled = profiler.sampledSpanBlocks();
+        }
+        long[] sampledBlocks = sampled;
         // The registry lock comes before the central locks.
         return heap.cacheRegistry().withEveryCache(
-                all -> heap.centralLists().withEveryLock(() -> verifyLocked(heap, all)));
+                all -> heap.centralLists().withEveryLock(() -> verifyLocked(heap, all, sampledBlocks)));
     }
 
-    private static String verifyLocked(SpanHeap heap, List<ThreadCache> caches) {
+    private static String verifyLocked(SpanHeap heap, List<ThreadCache> caches, long[] sampledBlocks) {
         CentralLists centrals = heap.centralLists();
         AddressRange range = heap.addressRange();
         PageHeap[] pageHeaps = heap.pageHeaps();
@@ -49,9 +64,11 @@ final class HeapVerifier {
         long[][] spanCount = new long[pageHeaps.length][SizeClasses.CLASS_COUNT];
         String[] problem = new String[1];
         long held = heap.dedicatedMappings().snapshot().mappedBytes();
+        long[] spanSamples = new long[1];
         for (PageHeap pageHeap : pageHeaps) {
             held += pageHeap.heldBytesLocked();
             pageHeap.forEachSpan(span -> {
+                spanSamples[0] += span.racyLiveSamples();
                 if (problem[0] == null) {
                     problem[0] = verifySpan(heap, pageHeap, span, slotsInSpans, spanCount);
                 }
@@ -59,6 +76,17 @@ final class HeapVerifier {
         }
         if (problem[0] != null) {
             return problem[0];
+        }
+        if (spanSamples[0] != sampledBlocks.length) {
+            return "spans count " + spanSamples[0] + " live samples, the heap profile holds " + sampledBlocks.length + " in spans";
+        }
+        for (long address : sampledBlocks) {
+            Span span = range.spanAt(address);
+            boolean live = span != null && (span.isLarge() ? span.start == address && span.inUse
+                    : span.slotOf(address) >= 0 && span.isAllocated(span.slotOf(address)));
+            if (!live) {
+                return "sampled block " + Errors.hex(address) + " is not a live block of a span (found " + span + ")";
+            }
         }
         if (held != range.heldBytes()) {
             return "the range counts " + range.heldBytes() + " bytes held, page heaps and mappings hold " + held;
@@ -74,7 +102,7 @@ final class HeapVerifier {
                 allocatedPerClass[c] += list.allocatedSlots() - list.quarantinedSlots();
             }
         }
-        return verifyCaches(range, caches, allocatedPerClass);
+        return verifyCaches(range, caches, allocatedPerClass, sampledBlocks);
     }
 
     private static String verifySpan(SpanHeap heap, PageHeap owner, Span span, long[][] slotsInSpans, long[][] spanCount) {
@@ -99,7 +127,7 @@ final class HeapVerifier {
         return null;
     }
 
-    private static String verifyCaches(AddressRange range, List<ThreadCache> caches, long[] allocatedPerClass) {
+    private static String verifyCaches(AddressRange range, List<ThreadCache> caches, long[] allocatedPerClass, long[] sampledBlocks) {
         Set<Long> cached = new HashSet<>();
         long[] cachedPerClass = new long[SizeClasses.CLASS_COUNT];
         for (ThreadCache cache : caches) {
@@ -144,6 +172,11 @@ final class HeapVerifier {
                     return "slot " + Errors.hex(address) + " is cached twice";
                 }
                 cachedPerClass[span.sizeClass]++;
+            }
+        }
+        for (long address : sampledBlocks) {
+            if (cached.contains(address)) {
+                return "sampled block " + Errors.hex(address) + " is a free slot in a thread cache";
             }
         }
         for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {

@@ -37,8 +37,20 @@ import java.util.concurrent.locks.ReentrantLock;
  */
 final class PageHeap {
 
-    /** Bits of a page-table entry, above the 8 class bits, that give the page's place in its span. */
-    static final int PAGE_IN_SPAN_MASK = 0xFFFF;
+    /**
+     * The 16 bits of a page-table entry above the 8 class bits: the page's place in its span
+     * ({@link #PAGE_IN_SPAN_MASK}) and the sampled-span bit. The free paths' slot checks take all
+     * of them, so that a page with the bit set reads as far past any slot area and fails them.
+     */
+    static final int PAGE_FIELD_MASK = 0xFFFF;
+    /** Of {@link #PAGE_FIELD_MASK}, the page's place in its span (a small span has a handful of pages). */
+    static final int PAGE_IN_SPAN_MASK = 0x7FFF;
+    /**
+     * Set on every page-table entry of a small span while the heap profile holds a live sample in
+     * it (bit 23, the top of the page field): the free fast path then fails its slot check for
+     * every slot of the span and the slow path drops the sample ({@link HeapProfiler}).
+     */
+    static final int SAMPLED_SPAN_BIT = 0x8000 << 8;
     /** Where a small span's page-table entries keep the shard of the central list that holds it. */
     static final int LIST_SHARD_SHIFT = 24;
 
@@ -230,6 +242,26 @@ final class PageHeap {
             info[(int) (span.firstPage + i)] = sizeClass | i << 8 | listShard << LIST_SHARD_SHIFT;
         }
         smallSpans++;
+    }
+
+    /**
+     * Sets or clears {@link #SAMPLED_SPAN_BIT} on the page-table entries of {@code span}, a small
+     * span of an arena this page heap owns, with a live slot the caller holds (so the span stays
+     * in use). Called by the {@link HeapProfiler} holding its lock (profiler lock, then page heap
+     * lock); the page heap lock keeps the write from being lost to a page-table copy
+     * ({@link AddressRange#mapArena}).
+     */
+    void markSampled(Span span, boolean sampled) {
+        acquire();
+        try {
+            int[] info = range.pageInfo;
+            for (int i = 0; i < span.pages; i++) {
+                int page = (int) (span.firstPage + i);
+                info[page] = sampled ? info[page] | SAMPLED_SPAN_BIT : info[page] & ~SAMPLED_SPAN_BIT;
+            }
+        } finally {
+            lock.unlock();
+        }
     }
 
     /**
@@ -666,7 +698,8 @@ final class PageHeap {
                         if (i > 0 && arena.spans[page + i] != null) {
                             return "page " + (page + i) + " inside span " + span + " has a span entry " + arena.spans[page + i];
                         }
-                        int expected = span.isLarge() ? 0 : span.sizeClass | i << 8 | span.listShard << LIST_SHARD_SHIFT;
+                        int expected = span.isLarge() ? 0 : span.sizeClass | i << 8 | span.listShard << LIST_SHARD_SHIFT
+                                | (span.racyLiveSamples() > 0 ? SAMPLED_SPAN_BIT : 0);
                         if (pageInfo[(int) (span.firstPage + i)] != expected) {
                             return "pageInfo of page " + (span.firstPage + i) + " is " + pageInfo[(int) (span.firstPage + i)]
                                     + ", expected " + expected + " for span " + span;

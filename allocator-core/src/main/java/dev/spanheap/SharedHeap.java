@@ -15,6 +15,10 @@ import java.util.Locale;
  *     property also sets the default of heaps built with {@link SpanHeapConfig#builder()}.</li>
  * <li>{@value #CHECKED}: {@code true} or {@code false} (the default): checked mode.</li>
  * <li>{@value #SCAVENGER}: {@code true} (the default) or {@code false}: the background scavenger.</li>
+ * <li>{@value #PROFILE_SAMPLE_BYTES}: the heap profile's mean bytes between samples, with an optional
+ *     {@code k}, {@code m} or {@code g} suffix, {@code 0} for off; when absent,
+ *     {@link SpanHeapConfig#DEFAULT_PROFILE_SAMPLE_BYTES}. Like the limit, it also sets the default
+ *     of heaps built with {@link SpanHeapConfig#builder()} (read when each configuration is built).</li>
  * </ul>
  * A value that does not parse throws {@link IllegalArgumentException} naming the property and the
  * value, and no heap is created, so that a corrected property takes effect on the next call.
@@ -24,6 +28,7 @@ final class SharedHeap {
     static final String MAX_HEAP_BYTES = "spanheap.maxHeapBytes";
     static final String CHECKED = "spanheap.checked";
     static final String SCAVENGER = "spanheap.scavenger";
+    static final String PROFILE_SAMPLE_BYTES = "spanheap.profileSampleBytes";
 
     /** The heap once built; written under the class lock, read without it (safe publication through volatile). */
     private static volatile SpanHeap instance;
@@ -65,6 +70,10 @@ final class SharedHeap {
         if (scavenger != null) {
             builder.scavengerEnabled(parseBoolean(SCAVENGER, scavenger));
         }
+        String sampleBytes = properties.apply(PROFILE_SAMPLE_BYTES);
+        if (sampleBytes != null) {
+            builder.profileSampleBytes(profileSampleBytesFrom(sampleBytes));
+        }
         return builder.build();
     }
 
@@ -101,6 +110,17 @@ final class SharedHeap {
             return Long.MAX_VALUE;
         }
         return parseBytes(property, value);
+    }
+
+    /** The profile's sample interval the {@value #PROFILE_SAMPLE_BYTES} property gives ({@code 0} for off), or the default when absent. */
+    static long profileSampleBytesFrom(String value) {
+        if (value == null) {
+            return SpanHeapConfig.DEFAULT_PROFILE_SAMPLE_BYTES;
+        }
+        if (value.trim().toLowerCase(Locale.ROOT).matches("0+[kmg]?")) {
+            return 0;
+        }
+        return parseBytes(PROFILE_SAMPLE_BYTES, value);
     }
 
     static boolean parseBoolean(String property, String value) {

@@ -64,6 +64,13 @@ final class Span {
     boolean inUse;
     /** Large spans: the bytes asked for (for fragmentation statistics). Guarded by the heap lock. */
     long requestedBytes;
+    /**
+     * Live samples of the heap profile in this span ({@link HeapProfiler}); while it is above 0 a
+     * small span's page-table entries carry {@link PageHeap#SAMPLED_SPAN_BIT}. Guarded by the
+     * profiler's lock; read without it through {@link #racyLiveSamples}. 0 whenever the span is
+     * freed: every sample is dropped before its block is freed.
+     */
+    int liveSamples;
 
     /** A span structure for a page heap's pool; {@link #init} gives it pages. */
     Span(boolean checked) {
@@ -104,6 +111,15 @@ final class Span {
             this.neverUsedFrom = needsZero ? capacity : 0;
         }
         this.inUse = true;
+    }
+
+    /**
+     * {@link #liveSamples} without the profiler's lock. A thread freeing a sampled block reads
+     * at least 1: the sample was counted before the block was handed out, and only that block's
+     * own free takes it away.
+     */
+    int racyLiveSamples() {
+        return liveSamples;
     }
 
     long bytes() {

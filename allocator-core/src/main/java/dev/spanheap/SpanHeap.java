@@ -95,6 +95,8 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
     private final HugePageGauge hugePageGauge;
     /** This heap's place among those the JFR {@code HeapSummary} reports; left at {@link #close()}. */
     private final OpenHeaps.Entry openHeapsEntry;
+    /** The sampled heap profile, or null when profiling is off ({@link SpanHeapConfig#profileSampleBytes()} 0). */
+    private final HeapProfiler profiler;
 
     private SpanHeap(SpanHeapConfig config) {
         this.config = config;
@@ -116,7 +118,8 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         this.memory = MemorySegment.ofAddress(base).reinterpret(range.addressSpaceBytes, memoryArena, null);
         this.memoryScope = memory.scope();
         this.centrals = new CentralLists(pageHeaps, range, memory, checked);
-        this.registry = new ThreadCacheRegistry(centrals);
+        this.profiler = config.profileSampleBytes() > 0 ? new HeapProfiler(config.profileSampleBytes(), range) : null;
+        this.registry = new ThreadCacheRegistry(centrals, config.profileSampleBytes());
         this.caches = registry.caches;
         this.scavenger = new Scavenger(this);
         this.stacks = new ThreadStacks(this);
@@ -247,29 +250,58 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         scavenger.ensureStarted();
         if (sizeClass != 0) {
             if (checked) {
-                return centrals.of(shardOfCurrentThread(), sizeClass).allocateChecked();
+                long tagged = centrals.of(shardOfCurrentThread(), sizeClass).allocateChecked();
+                if (profiler != null && profiler.drawSmall(sizeClass)) {
+                    profiler.sampleSlot(tagged & ~1L, byteSize, sizeClass);
+                }
+                return tagged;
             }
             ThreadCache cache = registry.cacheForCurrentThread();
+            boolean sample;
+            long tagged;
             if (cache.owner != null) {
-                return popOrRefill(cache, sizeClass);
+                sample = cache.sampleDue(sizeClass);
+                tagged = popOrRefill(cache, sizeClass);
+            } else {
+                cache.sharedLock.lock();
+                try {
+                    sample = cache.sampleDue(sizeClass);
+                    tagged = popOrRefill(cache, sizeClass);
+                } finally {
+                    cache.sharedLock.unlock();
+                }
             }
-            cache.sharedLock.lock();
-            try {
-                return popOrRefill(cache, sizeClass);
-            } finally {
-                cache.sharedLock.unlock();
+            if (sample) {
+                profiler.sampleSlot(tagged & ~1L, byteSize, sizeClass);
             }
+            return tagged;
         }
         long alignPages = Math.max(1, byteAlignment >>> SizeClasses.PAGE_SHIFT);
         long pageCount = Math.max(1, (byteSize + SizeClasses.PAGE_MASK) >>> SizeClasses.PAGE_SHIFT);
         if (byteSize <= HeapArena.BYTES && pageCount + alignPages - 1 <= HeapArena.PAGES) {
-            Span span = pageHeaps[shardOfCurrentThread()].allocateLarge(byteSize, (int) pageCount, (int) alignPages);
+            Span span = sampledLarge(pageHeaps[shardOfCurrentThread()].allocateLarge(byteSize, (int) pageCount, (int) alignPages),
+                    byteSize);
             return span.needsZero ? span.start : span.start | 1;
         }
         if (byteSize > Long.MAX_VALUE - byteAlignment - OsMemory.OS_PAGE_SIZE) {
             throw Errors.tooLarge("allocate", byteSize, byteAlignment);
         }
-        return dedicated.map(byteSize, byteAlignment, Arena.ofShared()) | 1;
+        long address = dedicated.map(byteSize, byteAlignment, Arena.ofShared());
+        if (profiler != null) {
+            long mappedBytes = dedicated.at(address).mappedBytes();
+            if (profiler.drawBlock(mappedBytes)) {
+                profiler.sampleDedicated(address, byteSize, mappedBytes);
+            }
+        }
+        return address | 1;
+    }
+
+    /** {@code span}, a large object just handed out for {@code byteSize} bytes, after the heap profile's draw (and sample) for it. */
+    private Span sampledLarge(Span span, long byteSize) {
+        if (profiler != null && profiler.drawBlock(span.bytes())) {
+            profiler.sampleLarge(span, byteSize);
+        }
+        return span;
     }
 
     /**
@@ -280,12 +312,17 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         return checked ? (int) (Thread.currentThread().threadId() % pageHeaps.length) : registry.cacheForCurrentThread().shard;
     }
 
+    /**
+     * A pop from {@code cache} (the current thread's, owned or locked), through its slow path
+     * when the stack is empty or the class's sample countdown has run out; the caller, which
+     * asked {@link ThreadCache#sampleDue} first, records the sample.
+     */
     private long popOrRefill(ThreadCache cache, int sizeClass) {
         long tagged = cache.pop(sizeClass);
         if (tagged != 0) {
             return tagged;
         }
-        return cache.refillAndPop(sizeClass, centrals);
+        return cache.popSlow(sizeClass, centrals);
     }
 
     /** The segment for a block this heap just handed out at {@code address}. */
@@ -344,6 +381,8 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         long page = offset >>> SizeClasses.PAGE_SHIFT;
         ThreadCache cache = ownCache();
         if (page < info.length && cache != null) {
+            // A slot of another shard keeps its shard's bits after the XOR and fails the check, as
+            // does any slot of a span with a live profile sample (PageHeap.SAMPLED_SPAN_BIT).
             int entry = info[(int) page] ^ cache.shardTag;
             if (startsOwnShardSlot(offset, entry)) {
                 int sizeClass = entry & 0xFF;
@@ -384,7 +423,7 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
      */
     private boolean freeRemote(ThreadCache cache, long offset, int entry, long address) {
         int sizeClass = entry & 0xFF;
-        long inSpan = (offset & SizeClasses.PAGE_MASK) | (long) ((entry >>> 8) & PageHeap.PAGE_IN_SPAN_MASK) << SizeClasses.PAGE_SHIFT;
+        long inSpan = (offset & SizeClasses.PAGE_MASK) | (long) ((entry >>> 8) & PageHeap.PAGE_FIELD_MASK) << SizeClasses.PAGE_SHIFT;
         if (inSpan >= SLOT_AREA_END[sizeClass] || !SizeClasses.isSlotMultiple(inSpan, sizeClass)) {
             return false;
         }
@@ -409,12 +448,19 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         }
         Span span = spanStartingAt(address, operation);
         if (span.isLarge()) {
+            if (profiler != null && span.racyLiveSamples() != 0) {
+                profiler.drop(span, address);
+            }
             if (!range.arenaAt(address).owner.freeLarge(span, address)) {
                 throw Errors.inFreePages(operation, address);
             }
             return;
         }
         int slot = span.slotOf(address);
+        // A live sample proves the block live, so dropping it first never undoes a refused free.
+        if (profiler != null && span.racyLiveSamples() != 0) {
+            profiler.drop(span, address);
+        }
         if (checked) {
             centrals.owning(address, span.sizeClass).freeChecked(address, span, slot);
             return;
@@ -466,6 +512,9 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
     }
 
     private void freeDedicated(long address, String operation) {
+        if (profiler != null) {
+            profiler.dropDedicated(address);
+        }
         if (dedicated.unmap(address) == null) {
             throw Errors.notFromHeap(operation, address);
         }
@@ -606,7 +655,7 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
      */
     public HeapProfile profile() {
         checkOpen("profile");
-        return new HeapProfile(0, 0, java.util.List.of());
+        return profiler == null ? new HeapProfile(0, 0, java.util.List.of()) : profiler.snapshot();
     }
 
     /**
@@ -748,5 +797,10 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
 
     HugePageGauge hugePageGauge() {
         return hugePageGauge;
+    }
+
+    /** The heap profile's sampler, or null when profiling is off. */
+    HeapProfiler profiler() {
+        return profiler;
     }
 }

@@ -18,6 +18,11 @@ public final class SpanHeapConfig {
     public static final long DEFAULT_ADDRESS_SPACE_BYTES = 256L << 30;
     /** The most shards a heap may have. */
     public static final int MAX_SHARDS = 256;
+    /**
+     * The heap profile's mean bytes between samples when neither {@link Builder#profileSampleBytes}
+     * nor the {@code spanheap.profileSampleBytes} property sets it: 0, profiling off.
+     */
+    public static final long DEFAULT_PROFILE_SAMPLE_BYTES = 0;
 
     private final long maxHeapBytes;
     private final boolean checked;
@@ -50,7 +55,8 @@ public final class SpanHeapConfig {
         this.containerLimit = b.containerLimit;
         this.addressSpaceMayShrink = !b.addressSpaceSet;
         this.hugePages = b.hugePages;
-        this.profileSampleBytes = b.profileSampleBytes;
+        this.profileSampleBytes = b.profileSampleBytesSet ? b.profileSampleBytes
+                : SharedHeap.profileSampleBytesFrom(System.getProperty(SharedHeap.PROFILE_SAMPLE_BYTES));
         this.reportLeaksOnClose = b.reportLeaksOnClose;
     }
 
@@ -153,6 +159,8 @@ public final class SpanHeapConfig {
         private boolean addressSpaceSet;
         private boolean hugePages = true;
         private long profileSampleBytes;
+        /** Whether {@link #profileSampleBytes} was set; if not, the property or the default decides at build time. */
+        private boolean profileSampleBytesSet;
         private boolean reportLeaksOnClose;
 
         private Builder() {
@@ -275,13 +283,17 @@ public final class SpanHeapConfig {
          * Samples the heap profile ({@link SpanHeap#profile()}): on average one allocation per
          * {@code bytes} bytes allocated, at a geometric interval as Go's {@code MemProfileRate} and
          * TCMalloc's sampler take them, each sample keeping its allocation's stack until the block
-         * is freed. 0 (the default) turns profiling off.
+         * is freed. 0 turns profiling off. When not set, the {@code spanheap.profileSampleBytes}
+         * property decides (a number of bytes with an optional {@code k}, {@code m} or {@code g}
+         * suffix, {@code 0} for off), else {@link SpanHeapConfig#DEFAULT_PROFILE_SAMPLE_BYTES}.
+         * With profiling off, neither the allocation nor the free fast path does any work for it.
          */
         public Builder profileSampleBytes(long bytes) {
             if (bytes < 0) {
                 throw new IllegalArgumentException("profileSampleBytes must be 0 (off) or positive, was " + bytes);
             }
             this.profileSampleBytes = bytes;
+            this.profileSampleBytesSet = true;
             return this;
         }
 

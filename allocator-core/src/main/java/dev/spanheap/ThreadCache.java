@@ -11,13 +11,23 @@ package dev.spanheap;
  * else the fast paths need about class {@code c} is packed in one word, {@link #state}{@code [c]},
  * so that a pop or a push reads and writes one word besides the address:
  * <pre>
- *   bits 0..6    count     slots on the stack (0..64)
- *   bits 7..13   capacity  the class's bound ({@link #CAPACITY})
- *   bits 14..63  pops      allocations served from the stack (50 bits: ~10^15)
+ *   bits 0..6    count      slots on the stack (0..64)
+ *   bits 7..13   capacity   the class's bound ({@link #CAPACITY})
+ *   bits 14..63  countdown  signed: pops left before the heap profile's next sample of the class
  * </pre>
- * Frees are not counted on the fast path; they follow from
- * {@code count == slotsIn - slotsOut + frees - pops}. {@link #top} keeps a copy of each stack's top
- * entry, so that a pop's result does not wait for the count to be loaded and used as an index.
+ * A pop subtracts one from the count and one from the countdown in a single subtraction. The pop
+ * that finds the countdown at -1 (the whole word negative) leaves the fast path, whose test of the
+ * word's sign costs nothing beyond the count test on the value it has loaded anyway; the slow path
+ * ({@link #popSlow}) serves that pop as the class's sample and draws the next countdown (see
+ * {@link #drawCountdown}). With profiling off the countdown is {@link #UNSAMPLED_COUNTDOWN} and
+ * is merely re-armed when it runs out. The count never borrows from the capacity: a pop only runs
+ * with a count of at least 1.
+ *
+ * <p>Pops are counted through the countdown: {@code pops == popsBase - countdown}, where
+ * {@link #popsBase} is re-based whenever the slow path re-arms. Frees are not counted on the fast
+ * path; they follow from {@code count == slotsIn - slotsOut + frees - pops}. {@link #top} keeps a
+ * copy of each stack's top entry, so that a pop's result does not wait for the count to be loaded
+ * and used as an index.
  *
  * <p><b>Bounds.</b> Class {@code c} holds at most {@link #CAPACITY}{@code [c]} slots (64 for small
  * slots, fewer as slots grow, so that about 64 KiB of each class is cached); a whole cache holds at
@@ -50,8 +60,16 @@ final class ThreadCache {
 
     private static final long COUNT_MASK = 0x7F;
     private static final int CAPACITY_SHIFT = 7;
-    private static final int POPS_SHIFT = 14;
-    private static final long ONE_POP = 1L << POPS_SHIFT;
+    private static final int COUNTDOWN_SHIFT = 14;
+    private static final long ONE_POP = 1L << COUNTDOWN_SHIFT;
+    /** The count and capacity bits of a state word. */
+    private static final long COUNT_AND_CAPACITY = ONE_POP - 1;
+    /**
+     * The countdown armed when profiling is off (or a drawn one would be longer): 2^48 pops, far
+     * inside the 50-bit signed field, and long enough that re-arming it is never seen in a profile
+     * of the slow path.
+     */
+    static final long UNSAMPLED_COUNTDOWN = 1L << 48;
 
     static {
         long total = 0;
@@ -113,28 +131,45 @@ final class ThreadCache {
     /** Slots moved in from / out to the central lists, per class. Owner only, read racily. */
     final long[] slotsIn = new long[SizeClasses.CLASS_COUNT];
     final long[] slotsOut = new long[SizeClasses.CLASS_COUNT];
+    /**
+     * Per class: pops so far plus the current countdown ({@code pops == popsBase - countdown}),
+     * set when the countdown is armed. Owner only, read racily (a reader that meets a re-arming
+     * may be off by up to one countdown; exact at rest).
+     */
+    private final long[] popsBase = new long[SizeClasses.CLASS_COUNT];
+    /** Mean bytes between two samples of the heap profile ({@link SpanHeapConfig#profileSampleBytes()}); 0 when off. */
+    private final long sampleBytes;
 
-    ThreadCache(Thread owner, int shard) {
+    /**
+     * A cache for {@code owner} (null: a shared cache) on {@code shard}, counting down to the heap profile's samples every
+     * {@code sampleBytes} on average (0: profiling off).
+     */
+    ThreadCache(Thread owner, int shard, long sampleBytes) {
         this.owner = owner;
         this.shard = shard;
         this.shardTag = shard << PageHeap.LIST_SHARD_SHIFT;
         this.sharedLock = owner == null ? new SharedCacheLock() : null;
+        this.sampleBytes = sampleBytes;
         for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
             state[PAD + c] = (long) CAPACITY[c] << CAPACITY_SHIFT;
+            arm(c, 0);
         }
     }
 
-    /** Pops a slot of class {@code c} (tagged); 0 if the stack is empty. */
+    /**
+     * Pops a slot of class {@code c} (tagged); 0 if the stack is empty or the class's countdown
+     * has run out (then {@link #popSlow} serves the pop).
+     */
     long pop(int c) {
         long s = state[PAD + c];
         int n = (int) (s & COUNT_MASK);
-        if (n == 0) {
+        if (n == 0 || s < 0) {
             return 0;
         }
         long address = top[PAD + c];
         // The next top (for n == 1 an unused entry below the class's area; c >= 1 keeps it in range).
         top[PAD + c] = slots[(c << CLASS_SHIFT) + n - 2];
-        state[PAD + c] = s - 1 + ONE_POP;
+        state[PAD + c] = s - 1 - ONE_POP;
         return address;
     }
 
@@ -158,13 +193,49 @@ final class ThreadCache {
 
     /** Allocations served from class {@code c}'s stack so far (racy when read by another thread). */
     long pops(int c) {
-        return state[PAD + c] >>> POPS_SHIFT;
+        return popsBase[c] - (state[PAD + c] >> COUNTDOWN_SHIFT);
     }
 
     /** Frees by this cache's users so far, of class {@code c}: into its stack (derived from the other counters) and remote. */
     long frees(int c) {
         long s = state[PAD + c];
-        return (s & COUNT_MASK) - slotsIn[c] + slotsOut[c] + (s >>> POPS_SHIFT) + remoteFrees[c];
+        return (s & COUNT_MASK) - slotsIn[c] + slotsOut[c] + (popsBase[c] - (s >> COUNTDOWN_SHIFT)) + remoteFrees[c];
+    }
+
+    /**
+     * Whether the next pop of class {@code c} is a sample of the heap profile: its countdown has
+     * run out and profiling is on. The caller asks before {@link #popSlow}, which re-arms.
+     */
+    boolean sampleDue(int c) {
+        return sampleBytes != 0 && state[PAD + c] < 0;
+    }
+
+    /**
+     * Pops pending before class {@code c}'s next sample, drawn so that every pop is sampled on its
+     * own with probability {@code 1 - exp(-slotSize / sampleBytes)}: the slots of a class are a
+     * stream of {@code slotSize}-byte steps, and a sample point every Exp(mean
+     * {@code sampleBytes}) bytes falls in a geometric number of them ({@code ceil(X / slotSize)}),
+     * the chance {@link HeapProfiler#sampleChance} that the profile's estimates divide by. One
+     * stream per class and cache still samples the heap's bytes as one Poisson process would, the
+     * points of such a process in disjoint stretches being independent.
+     */
+    private long drawCountdown(int c) {
+        if (sampleBytes == 0) {
+            return UNSAMPLED_COUNTDOWN;
+        }
+        double gapBytes = HeapProfiler.exponentialGap(sampleBytes);
+        return (long) Math.clamp(Math.ceil(gapBytes / SizeClasses.SLOT_SIZE[c]), 1.0, (double) UNSAMPLED_COUNTDOWN);
+    }
+
+    /**
+     * Arms class {@code c}'s countdown after {@code popsSoFar} pops. For the k-th pop from now to
+     * be the one that finds the word negative, the field holds {@code k - 2}: each of the first
+     * {@code k - 1} pops subtracts one, down to -1, which the k-th pop sees.
+     */
+    private void arm(int c, long popsSoFar) {
+        long field = drawCountdown(c) - 2;
+        popsBase[c] = popsSoFar + field;
+        state[PAD + c] = (state[PAD + c] & COUNT_AND_CAPACITY) | field << COUNTDOWN_SHIFT;
     }
 
     /** Slots of class {@code c} in the remote buffer (racy when read by another thread). */
@@ -220,16 +291,31 @@ final class ThreadCache {
     }
 
     /**
-     * The pop slow path: refills class {@code c} with half a capacity from its central list and
-     * pops one. Returns the tagged address.
+     * The pop slow path, for a pop that {@link #pop} refused: refills an empty class {@code c}
+     * with half a capacity from its central list, pops one, and when the countdown has run out
+     * (this pop is the class's sample, if profiling is on: {@link #sampleDue}) arms the next one.
+     * Returns the tagged address.
      */
-    long refillAndPop(int c, CentralLists centrals) {
+    long popSlow(int c, CentralLists centrals) {
         int base = c << CLASS_SHIFT;
-        int moved = centrals.of(shard, c).refill(slots, base, Math.max(1, CAPACITY[c] / 2));
-        slotsIn[c] += moved;
-        setCount(c, moved - 1);
-        state[PAD + c] += ONE_POP;
-        return slots[base + moved - 1];
+        long s = state[PAD + c];
+        int n = (int) (s & COUNT_MASK);
+        long tagged;
+        if (n == 0) {
+            int moved = centrals.of(shard, c).refill(slots, base, Math.max(1, CAPACITY[c] / 2));
+            slotsIn[c] += moved;
+            tagged = slots[base + moved - 1];
+            setCount(c, moved - 1);
+        } else {
+            tagged = top[PAD + c];
+            setCount(c, n - 1);
+        }
+        if (s < 0) {
+            arm(c, popsBase[c] - (s >> COUNTDOWN_SHIFT) + 1);
+        } else {
+            state[PAD + c] -= ONE_POP;
+        }
+        return tagged;
     }
 
     /** The push slow path: gives the older half of class {@code c} back to the central lists, then pushes. */

@@ -34,6 +34,8 @@ final class ThreadCacheRegistry {
     private final int sharedMask;
     private final CentralLists centrals;
     private final int shards;
+    /** The heap profile's mean bytes between samples, for new caches' countdowns; 0 when off. */
+    private final long sampleBytes;
 
     private final ReentrantLock lock = new ReentrantLock();
     /** Every owned cache. Guarded by the lock. */
@@ -52,8 +54,9 @@ final class ThreadCacheRegistry {
     record Snapshot(long[] cachedSlots, long[] pops, long[] frees, int caches) {
     }
 
-    ThreadCacheRegistry(CentralLists centrals) {
+    ThreadCacheRegistry(CentralLists centrals, long sampleBytes) {
         this.centrals = centrals;
+        this.sampleBytes = sampleBytes;
         this.shards = centrals.shards();
         this.cachesPerShard = new int[shards];
         // A power of two at least twice the processors, so that a CPU number picks one with a mask.
@@ -61,7 +64,7 @@ final class ThreadCacheRegistry {
         this.sharedCaches = new ThreadCache[Integer.highestOneBit(shared - 1) << 1];
         this.sharedMask = sharedCaches.length - 1;
         for (int i = 0; i < sharedCaches.length; i++) {
-            sharedCaches[i] = new ThreadCache(null, i % shards);
+            sharedCaches[i] = new ThreadCache(null, i % shards, sampleBytes);
         }
     }
 
@@ -97,7 +100,7 @@ final class ThreadCacheRegistry {
             reclaimDeadLocked();
             cache = caches[index];
             if (cache == null) {
-                cache = new ThreadCache(thread, leastUsedShard());
+                cache = new ThreadCache(thread, leastUsedShard(), sampleBytes);
                 cachesPerShard[cache.shard]++;
                 ownedCaches.add(cache);
                 caches[index] = cache;

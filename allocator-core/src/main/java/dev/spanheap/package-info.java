@@ -27,6 +27,8 @@
  * <li><b>JFR events</b> ({@link dev.spanheap.HeapEvents}): arenas mapped, memory released, the
  *     limit reached, out of memory (all from slow paths), and a periodic summary per open heap
  *     ({@link dev.spanheap.OpenHeaps}); no event class loads until a recorder starts.</li>
+ * <li><b>heap profiler</b> ({@link dev.spanheap.HeapProfiler}, Go's mprof buckets): when on, the
+ *     sampled allocations' stacks and estimates behind {@code profile()}.</li>
  * </ul>
  *
  * <h2>Allocate</h2>
@@ -34,7 +36,9 @@
  * <li>Size to class: one table load. (Over 32 KiB: step 5.)</li>
  * <li>Thread cache: {@code caches[threadId & 4095]}, owner check, pop from the class's stack.
  *     About ten dependent instructions; no lock, no atomic.</li>
- * <li>Empty stack: the central list of the thread's shard refills half a stack's worth under its lock.</li>
+ * <li>Empty stack: the central list of the thread's shard refills half a stack's worth under its
+ *     lock. A pop whose heap-profile countdown (kept in the class's state word) ran out takes this
+ *     slow path too, and is sampled.</li>
  * <li>No partial span: the central list takes a new span from its shard's page heap (that heap's
  *     lock). Large objects go to that page heap directly.</li>
  * <li>No free run long enough: the page heap maps the range's next arena for itself (one mmap);
@@ -52,12 +56,14 @@
  *     goes back to the page heap that owns its arena, merging with free neighbours.</li>
  * <li>A slot of another shard: to the remote-free buffer, home in a batch (or, if it fills whole
  *     cache lines, on the stack as in step 2).</li>
- * <li>Anything else (large, dedicated, bad address) takes {@code freeSlow}, which checks and
- *     explains.</li>
+ * <li>Anything else (large, dedicated, bad address, or any slot of a span holding a live profile
+ *     sample, whose page-table entries carry the sampled-span bit) takes {@code freeSlow}, which
+ *     checks and explains, and drops a sample before its block is freed.</li>
  * </ol>
  *
  * <h2>Locks</h2>
- * Order: registry lock (thread caches), then a shared cache's lock, then a central-list lock, then
+ * Order: registry lock (thread caches), then a shared cache's lock, then the heap profiler's lock,
+ * then a central-list lock, then
  * the range's grow lock, then a page heap lock. No path holds two central-list locks, except
  * verification and heap snapshots, which take them shard by shard in class order; no path holds two
  * page heap locks except the page table's growth and snapshots, which take them all in index order.

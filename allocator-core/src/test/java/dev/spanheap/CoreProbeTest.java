@@ -21,8 +21,8 @@ class CoreProbeTest {
         try (SpanHeap heap = SpanHeap.create(SpanHeapConfig.builder().shards(2).scavengerEnabled(false).build())) {
             long slot = heap.allocateAddress(64);
             Span span = heap.addressRange().spanAt(slot);
-            Object ownShard = new ThreadCache(Thread.currentThread(), span.listShard);
-            Object otherShard = new ThreadCache(Thread.currentThread(), 1 - span.listShard);
+            Object ownShard = new ThreadCache(Thread.currentThread(), span.listShard, 0);
+            Object otherShard = new ThreadCache(Thread.currentThread(), 1 - span.listShard, 0);
             assertEquals(SizeClasses.classOf(64), CoreProbe.ownSlotClass(heap, ownShard, slot));
             assertEquals(0, CoreProbe.ownSlotClass(heap, ownShard, slot + 8), "inside a slot");
             assertEquals(0, CoreProbe.ownSlotClass(heap, otherShard, slot), "another shard's slot");

@@ -25,7 +25,7 @@ import org.openjdk.jcstress.infra.results.III_Result;
 public class CacheCountersSnapshotStress {
 
     private static final int SIZE_CLASS = 3;
-    private final ThreadCache cache = new ThreadCache(null, 0);
+    private final ThreadCache cache = new ThreadCache(null, 0, 0);
 
     @Actor
     public void owner() {

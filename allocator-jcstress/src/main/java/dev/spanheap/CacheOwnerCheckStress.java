@@ -34,7 +34,7 @@ public class CacheOwnerCheckStress {
 
     @Actor
     public void registering() {
-        ThreadCache mine = new ThreadCache(Thread.currentThread(), 0);
+        ThreadCache mine = new ThreadCache(Thread.currentThread(), 0, 0);
         synchronized (registryLock) {
             caches[SLOT] = mine;
         }
