@@ -135,6 +135,7 @@ final class HeapProfiler {
         } finally {
             lock.unlock();
         }
+        HeapEvents.allocationSampled(range.heapName, requestedBytes, SizeClasses.SLOT_SIZE[sizeClass], sizeClass, address);
     }
 
     /** Records a sample of the large object {@code span}, just allocated by the caller. */
@@ -147,6 +148,7 @@ final class HeapProfiler {
         } finally {
             lock.unlock();
         }
+        HeapEvents.allocationSampled(range.heapName, requestedBytes, span.bytes(), 0, span.start);
     }
 
     /** Records a sample of the dedicated mapping at {@code address} ({@code mappedBytes}), just mapped by the caller. */
@@ -158,6 +160,7 @@ final class HeapProfiler {
         } finally {
             lock.unlock();
         }
+        HeapEvents.allocationSampled(range.heapName, requestedBytes, mappedBytes, 0, address);
     }
 
     /**

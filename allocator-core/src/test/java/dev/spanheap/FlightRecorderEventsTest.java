@@ -211,6 +211,44 @@ class FlightRecorderEventsTest {
         assertEquals(heldBytes, event.getLong("heldBytes"));
     }
 
+    /** Every allocation the heap profile samples goes out as an AllocationSample event with its sizes and address. */
+    @Test
+    void sampledAllocationsAreRecordedAsAllocationSamples(@TempDir Path dir) throws Exception {
+        String name = PREFIX + "sampled";
+        Path file = dir.resolve("samples.jfr");
+        List<Long> addresses = new ArrayList<>();
+        try (Recording recording = new Recording()) {
+            recording.enable("dev.spanheap.AllocationSample").withStackTrace();
+            recording.start();
+            // A sample interval of one byte: every allocation is sampled.
+            try (SpanHeap heap = SpanHeap.create(SpanHeapConfig.builder().name(name).scavengerEnabled(false)
+                    .profileSampleBytes(1).build())) {
+                for (int i = 0; i < 20; i++) {
+                    addresses.add(heap.allocateAddress(100));
+                }
+                addresses.add(heap.allocateAddress(100_000));
+                assertEquals(21, heap.profile().samplesTaken());
+                addresses.forEach(heap::freeAddress);
+            }
+            recording.stop();
+            recording.dump(file);
+        }
+        List<RecordedEvent> samples = of(RecordingFile.readAllEvents(file), "dev.spanheap.AllocationSample", name);
+        assertEquals(21, samples.size(), "one event per sample");
+        for (int i = 0; i < 20; i++) {
+            RecordedEvent e = samples.get(i);
+            assertEquals(100, e.getLong("requestedBytes"));
+            assertEquals(SizeClasses.SLOT_SIZE[SizeClasses.classOf(100)], e.getLong("slotBytes"));
+            assertEquals(SizeClasses.classOf(100), e.getInt("sizeClass"));
+            assertEquals((long) addresses.get(i), e.getLong("address"));
+            assertTrue(e.getStackTrace() != null && !e.getStackTrace().getFrames().isEmpty(), "with a stack trace");
+        }
+        RecordedEvent large = samples.get(20);
+        assertEquals(100_000, large.getLong("requestedBytes"));
+        assertEquals(0, large.getInt("sizeClass"));
+        assertEquals((long) addresses.get(20), large.getLong("address"));
+    }
+
     private static List<RecordedEvent> of(List<RecordedEvent> events, String type, String heap) {
         return events.stream()
                 .filter(e -> e.getEventType().getName().equals(type) && heap.equals(e.getString("heap")))
