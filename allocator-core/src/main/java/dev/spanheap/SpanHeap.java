@@ -447,20 +447,17 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
             return;
         }
         Span span = spanStartingAt(address, operation);
+        // A live sample proves the block live, so dropping it first never undoes a refused free.
+        if (profiler != null && span.racyLiveSamples() != 0) {
+            profiler.drop(span, address);
+        }
         if (span.isLarge()) {
-            if (profiler != null && span.racyLiveSamples() != 0) {
-                profiler.drop(span, address);
-            }
             if (!range.arenaAt(address).owner.freeLarge(span, address)) {
                 throw Errors.inFreePages(operation, address);
             }
             return;
         }
         int slot = span.slotOf(address);
-        // A live sample proves the block live, so dropping it first never undoes a refused free.
-        if (profiler != null && span.racyLiveSamples() != 0) {
-            profiler.drop(span, address);
-        }
         if (checked) {
             centrals.owning(address, span.sizeClass).freeChecked(address, span, slot);
             return;

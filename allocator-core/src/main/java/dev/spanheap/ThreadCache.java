@@ -311,7 +311,7 @@ final class ThreadCache {
             setCount(c, n - 1);
         }
         if (s < 0) {
-            arm(c, popsBase[c] - (s >> COUNTDOWN_SHIFT) + 1);
+            arm(c, pops(c) + 1); // setCount left the countdown as it was: this pop is the one more
         } else {
             state[PAD + c] -= ONE_POP;
         }
