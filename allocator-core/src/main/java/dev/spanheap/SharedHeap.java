@@ -19,6 +19,8 @@ import java.util.Locale;
  *     {@code k}, {@code m} or {@code g} suffix, {@code 0} for off; when absent,
  *     {@link SpanHeapConfig#DEFAULT_PROFILE_SAMPLE_BYTES}. Like the limit, it also sets the default
  *     of heaps built with {@link SpanHeapConfig#builder()} (read when each configuration is built).</li>
+ * <li>{@value #SHARDS}: the number of shards, from 1 to {@link SpanHeapConfig#MAX_SHARDS}; when
+ *     absent, {@link SpanHeapConfig#defaultShards()}. It too sets the default of built heaps.</li>
  * </ul>
  * A value that does not parse throws {@link IllegalArgumentException} naming the property and the
  * value, and no heap is created, so that a corrected property takes effect on the next call.
@@ -29,6 +31,7 @@ final class SharedHeap {
     static final String CHECKED = "spanheap.checked";
     static final String SCAVENGER = "spanheap.scavenger";
     static final String PROFILE_SAMPLE_BYTES = "spanheap.profileSampleBytes";
+    static final String SHARDS = "spanheap.shards";
 
     /** The heap once built; written under the class lock, read without it (safe publication through volatile). */
     private static volatile SpanHeap instance;
@@ -69,6 +72,10 @@ final class SharedHeap {
         String scavenger = properties.apply(SCAVENGER);
         if (scavenger != null) {
             builder.scavengerEnabled(parseBoolean(SCAVENGER, scavenger));
+        }
+        String shards = properties.apply(SHARDS);
+        if (shards != null) {
+            builder.shards(shardsFrom(shards));
         }
         String sampleBytes = properties.apply(PROFILE_SAMPLE_BYTES);
         if (sampleBytes != null) {
@@ -121,6 +128,23 @@ final class SharedHeap {
             return 0;
         }
         return parseBytes(PROFILE_SAMPLE_BYTES, value);
+    }
+
+    /** The shard count the {@value #SHARDS} property gives, or the default when absent. */
+    static int shardsFrom(String value) {
+        if (value == null) {
+            return SpanHeapConfig.defaultShards();
+        }
+        try {
+            int shards = Integer.parseInt(value.trim());
+            if (shards >= 1 && shards <= SpanHeapConfig.MAX_SHARDS) {
+                return shards;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new IllegalArgumentException(SHARDS + " must be a whole number from 1 to " + SpanHeapConfig.MAX_SHARDS
+                + ", was '" + value + "'");
     }
 
     static boolean parseBoolean(String property, String value) {

@@ -42,7 +42,7 @@ public final class SpanHeapConfig {
     private final boolean reportLeaksOnClose;
 
     private SpanHeapConfig(Builder b) {
-        this.shards = b.shards;
+        this.shards = b.shardsSet ? b.shards : SharedHeap.shardsFrom(System.getProperty(SharedHeap.SHARDS));
         this.maxHeapBytes = b.maxHeapBytes;
         this.checked = b.checked;
         this.addressSpaceBytes = b.addressSpaceBytes;
@@ -152,7 +152,9 @@ public final class SpanHeapConfig {
         private Duration scavengerDelay = Duration.ofSeconds(1);
         private boolean registerMXBean;
         private String name = "spanheap";
-        private int shards = defaultShards();
+        private int shards;
+        /** Whether {@link #shards} was set; if not, the {@code spanheap.shards} property or the default decides at build time. */
+        private boolean shardsSet;
         /** Null until a limit is set; then where it came from. */
         private HeapLimitSource maxHeapBytesSource;
         private CgroupMemoryLimit containerLimit;
@@ -171,13 +173,14 @@ public final class SpanHeapConfig {
          * thread is bound to the shard with the fewest live threads (virtual threads' shared caches
          * are spread over them too), so up to this many threads take spans and large objects
          * without meeting on a lock; frees go to the shard that owns the block. More shards cost some memory (each keeps its own partly used spans and
-         * arenas). Default: {@link SpanHeapConfig#defaultShards()}.
+         * arenas). Default: the {@code spanheap.shards} property if set, else {@link SpanHeapConfig#defaultShards()}.
          */
         public Builder shards(int shards) {
             if (shards < 1 || shards > MAX_SHARDS) {
                 throw new IllegalArgumentException("shards must be between 1 and " + MAX_SHARDS + ", was " + shards);
             }
             this.shards = shards;
+            this.shardsSet = true;
             return this;
         }
 

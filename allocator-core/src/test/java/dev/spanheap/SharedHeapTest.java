@@ -51,6 +51,29 @@ class SharedHeapTest {
     }
 
     @Test
+    void theShardsPropertySetsTheShardCountOfSharedAndBuiltHeaps() {
+        assertEquals(3, SharedHeap.configFrom(Map.of(SharedHeap.SHARDS, " 3 ")::get).shards());
+        assertEquals(SpanHeapConfig.defaultShards(), SharedHeap.configFrom(name -> null).shards());
+        String before = System.getProperty(SharedHeap.SHARDS);
+        System.setProperty(SharedHeap.SHARDS, "5");
+        try {
+            assertEquals(5, SpanHeapConfig.builder().build().shards(), "the builder's default");
+            assertEquals(2, SpanHeapConfig.builder().shards(2).build().shards(), "an explicit count wins");
+        } finally {
+            if (before == null) {
+                System.clearProperty(SharedHeap.SHARDS);
+            } else {
+                System.setProperty(SharedHeap.SHARDS, before);
+            }
+        }
+        for (String bad : new String[] {"0", "257", "many", ""}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> SharedHeap.configFrom(Map.of(SharedHeap.SHARDS, bad)::get));
+            assertEquals("spanheap.shards must be a whole number from 1 to 256, was '" + bad + "'", e.getMessage());
+        }
+    }
+
+    @Test
     void byteSizesTakeSuffixes() {
         assertEquals(4096, SharedHeap.parseBytes("p", "4096"));
         assertEquals(3L << 10, SharedHeap.parseBytes("p", "3k"));
