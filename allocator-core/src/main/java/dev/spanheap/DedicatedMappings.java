@@ -19,7 +19,7 @@ final class DedicatedMappings {
     }
 
     /** What the mappings count, read under the lock. */
-    record Snapshot(long objects, long mappedBytes, long requestedBytes, long allocations, long frees) {
+    record Snapshot(long objects, long mappedBytes, long allocations, long frees) {
     }
 
     private final ReentrantLock lock = new ReentrantLock();
@@ -27,7 +27,6 @@ final class DedicatedMappings {
     /** Mappings by address. Guarded by the lock. */
     private final Map<Long, Mapping> mappings = new HashMap<>();
     private long mappedBytes;
-    private long requestedBytes;
     private long allocations;
     private long frees;
 
@@ -62,7 +61,6 @@ final class DedicatedMappings {
         try {
             mappings.put(address, new Mapping(address, bytes, requested, scope));
             mappedBytes += bytes;
-            requestedBytes += requested;
             allocations++;
         } finally {
             lock.unlock();
@@ -89,7 +87,6 @@ final class DedicatedMappings {
                 return null;
             }
             mappedBytes -= mapping.mappedBytes();
-            requestedBytes -= mapping.requestedBytes();
             frees++;
         } finally {
             lock.unlock();
@@ -105,7 +102,7 @@ final class DedicatedMappings {
     Snapshot snapshot() {
         lock.lock();
         try {
-            return new Snapshot(mappings.size(), mappedBytes, requestedBytes, allocations, frees);
+            return new Snapshot(mappings.size(), mappedBytes, allocations, frees);
         } finally {
             lock.unlock();
         }
@@ -139,7 +136,6 @@ final class DedicatedMappings {
             }
             mappings.clear();
             mappedBytes = 0;
-            requestedBytes = 0;
         } finally {
             lock.unlock();
         }
