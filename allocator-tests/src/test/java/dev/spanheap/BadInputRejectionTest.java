@@ -191,6 +191,10 @@ class BadInputRejectionTest {
             rejects(IllegalArgumentException.class, () -> heap.usableSize(farPage), "in free pages");
             long pastArenas = HeapProbe.base(heap) + (1L << 30); // reserved, no arena mapped there
             rejects(IllegalArgumentException.class, () -> heap.freeAddress(pastArenas), "not allocated by this heap");
+            // The first address past the last mapped arena, and the last word of that arena.
+            long arenasEnd = HeapProbe.base(heap) + heap.stats().arenas() * (64L << 20);
+            rejects(IllegalArgumentException.class, () -> heap.freeAddress(arenasEnd), "not allocated by this heap");
+            rejects(IllegalArgumentException.class, () -> heap.freeAddress(arenasEnd - 8), "in free pages");
             heap.free(block);
             assertConsistentAndUsable(heap);
         }
