@@ -84,7 +84,13 @@ class DedicatedMappingTest {
             assertTrue(freed.retainedFreeBytes() >= 60 * MIB, () -> "the freed pages should still be held: " + freed);
             assertTrue(freed.heldBytes() + MAPPED > 100 * MIB, () -> "the test needs the mapping not to fit at once: " + freed);
 
-            long address = heap.allocateAddress(SIZE);
+            long address;
+            try {
+                address = heap.allocateAddress(SIZE);
+            } catch (OutOfMemoryError refused) {
+                // Rethrown as an assertion: an escaping OutOfMemoryError would end the whole test JVM.
+                throw new AssertionError("the heap refused the mapping instead of releasing its free pages first", refused);
+            }
             HeapStats after = heap.stats();
             assertTrue(after.releasedBytesTotal() - freed.releasedBytesTotal() >= 60 * MIB,
                     () -> "the free pages were not released before the mapping: " + after);
