@@ -372,6 +372,13 @@ class BadInputRejectionTest {
             Throwable thrown = assertThrowsExactly(IllegalStateException.class, calls.get(i), () -> "call #" + index + " after close");
             assertTrue(thrown.getMessage() != null && !thrown.getMessage().isBlank(), "call #" + i + ": no message");
         }
+        // The reading calls name themselves, not a call they make inside (PIT: a heapMap or
+        // leakReport without its own check still threw, from stats(); a profile() without it did not).
+        assertEquals("heapMap: the heap is closed",
+                assertThrowsExactly(IllegalStateException.class, () -> heap.heapMap(directory.resolve("map2.svg"))).getMessage());
+        assertEquals("leakReport: the heap is closed",
+                assertThrowsExactly(IllegalStateException.class, heap::leakReport).getMessage());
+        assertEquals("profile: the heap is closed", assertThrowsExactly(IllegalStateException.class, heap::profile).getMessage());
         heap.close(); // a second close does nothing
     }
 
