@@ -192,7 +192,7 @@ class BadInputRejectionTest {
             long pastArenas = HeapProbe.base(heap) + (1L << 30); // reserved, no arena mapped there
             rejects(IllegalArgumentException.class, () -> heap.freeAddress(pastArenas), "not allocated by this heap");
             // The first address past the last mapped arena, and the last word of that arena.
-            long arenasEnd = HeapProbe.base(heap) + heap.stats().arenas() * (64L << 20);
+            long arenasEnd = HeapProbe.base(heap) + heap.stats().arenas() * HeapProbe.ARENA_BYTES;
             rejects(IllegalArgumentException.class, () -> heap.freeAddress(arenasEnd), "not allocated by this heap");
             rejects(IllegalArgumentException.class, () -> heap.freeAddress(arenasEnd - 8), "in free pages");
             heap.free(block);

@@ -25,9 +25,10 @@ import org.junit.jupiter.api.Test;
 class DedicatedMappingTest {
 
     private static final long MIB = 1L << 20;
-    /** One byte past an arena and a MiB: a dedicated mapping of 65 MiB plus one OS page. */
+    /** One byte past an arena (64 MiB) and a MiB: a dedicated mapping of 65 MiB plus one OS page. */
     private static final long SIZE = 65 * MIB + 1;
     private static final long MAPPED = (SIZE + OsMemory.OS_PAGE_SIZE - 1) & -OsMemory.OS_PAGE_SIZE;
+    private static final MemorySegment ALL = MemorySegment.NULL.reinterpret(Long.MAX_VALUE);
 
     private static SpanHeapConfig.Builder config(String name) {
         return SpanHeapConfig.builder().name(name).scavengerEnabled(false);
@@ -38,7 +39,7 @@ class DedicatedMappingTest {
         try (SpanHeap heap = SpanHeap.create(config("dedicated-free").build())) {
             HeapStats before = heap.stats();
             long address = heap.allocateAddress(SIZE);
-            MemorySegment.NULL.reinterpret(Long.MAX_VALUE).set(ValueLayout.JAVA_BYTE, address + SIZE - 1, (byte) 7);
+            ALL.set(ValueLayout.JAVA_BYTE, address + SIZE - 1, (byte) 7);
 
             HeapStats live = heap.stats();
             assertEquals(before.dedicatedObjects() + 1, live.dedicatedObjects(), () -> "live: " + live);
@@ -76,7 +77,7 @@ class DedicatedMappingTest {
             List<Long> large = new ArrayList<>();
             for (int i = 0; i < 60; i++) {
                 long address = heap.allocateAddress(MIB);
-                MemorySegment.NULL.reinterpret(Long.MAX_VALUE).set(ValueLayout.JAVA_BYTE, address, (byte) 1);
+                ALL.set(ValueLayout.JAVA_BYTE, address, (byte) 1);
                 large.add(address);
             }
             large.forEach(heap::freeAddress);
