@@ -42,7 +42,8 @@ import java.util.concurrent.locks.ReentrantLock;
 final class ThreadStacks {
 
     private static final int TABLE_BITS = 12;
-    private static final int TABLE_MASK = (1 << TABLE_BITS) - 1;
+    /** Stacks are found by {@code threadId & TABLE_MASK}. */
+    static final int TABLE_MASK = (1 << TABLE_BITS) - 1;
     private static final int POOL_SLOTS = 64;
     private static final int POOL_PROBES = 8;
 

@@ -371,6 +371,154 @@ class StackArenaBehaviourTest {
         }
     }
 
+    @Test
+    void aVirtualThreadReusesItsPooledChunkAndThePoolStaysBounded() throws Exception {
+        try (SpanHeap heap = SpanHeap.create(SpanHeapConfig.builder().scavengerEnabled(false).build())) {
+            Thread.ofVirtual().start(() -> {
+                for (int i = 0; i < 10; i++) {
+                    try (Arena arena = heap.newConfinedArena()) {
+                        arena.allocate(256).fill((byte) 7);
+                    }
+                }
+            }).join();
+            StackStats one = heap.stats().stack();
+            assertEquals(1, one.pooledChunks(), "each arena took the chunk the one before gave back: " + one);
+            assertEquals(0, one.chunks());
+            // Other virtual threads probe other slots first (by thread id, to spread them over
+            // the pool), so a run of them one after another fills it, up to its size.
+            for (int t = 0; t < 200; t++) {
+                Thread.ofVirtual().start(() -> {
+                    try (Arena arena = heap.newConfinedArena()) {
+                        arena.allocate(256).fill((byte) 7);
+                    }
+                }).join();
+            }
+            StackStats many = heap.stats().stack();
+            assertTrue(many.pooledChunks() >= 1 && many.pooledChunks() <= 64, "the pool holds at most 64 chunks: " + many);
+            heap.flushReachableCaches();
+            assertEquals(many.pooledChunks(), heap.stats().liveObjects(), "the pooled chunks are the only live objects");
+            LeakReport leaks = heap.leakReport();
+            assertFalse(leaks.hasLeaks(), "pooled chunks are not leaks: " + leaks);
+            assertEquals(many.pooledChunks(), leaks.stackChunks(), "the leak report counts pooled chunks as the stacks'");
+            verify(heap);
+        }
+    }
+
+    @Test
+    void everyCallerGivesTheStackRegistryBack() throws Exception {
+        // No scavenger: its pass takes the same lock, and a close waiting for a stuck pass would
+        // hang the test instead of failing it.
+        try (SpanHeap heap = SpanHeap.create(SpanHeapConfig.builder().scavengerEnabled(false).build())) {
+            try (Arena open = heap.newConfinedArena()) {
+                open.allocate(64);
+                assertThrows(IllegalStateException.class, heap::close, "an arena is open");
+                heap.leakReport();
+                heap.stats();
+            }
+            // A thread's first arena registers its stack under the registry's lock: the calls
+            // above, on this thread, must have given it back.
+            Thread newcomer = Thread.ofPlatform().daemon().start(() -> {
+                try (Arena arena = heap.newConfinedArena()) {
+                    arena.allocate(64);
+                }
+            });
+            newcomer.join(10_000);
+            assertFalse(newcomer.isAlive(), "a new thread's first arena waits for a lock nobody holds");
+            verify(heap);
+        }
+    }
+
+    @Test
+    void platformThreadsWithOneTableEntryKeepTheirOwnStacks() throws Exception {
+        try (SpanHeap heap = SpanHeap.create(SpanHeapConfig.builder().scavengerEnabled(false).build())) {
+            CountDownLatch ownerOpened = new CountDownLatch(1);
+            CountDownLatch sharerReclaimed = new CountDownLatch(1);
+            CountDownLatch ownerNested = new CountDownLatch(1);
+            CountDownLatch ownerMayClose = new CountDownLatch(1);
+            List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+            Thread owner = Thread.ofPlatform().start(() -> {
+                try (Arena outer = heap.newConfinedArena()) {
+                    MemorySegment kept = outer.allocate(4096);
+                    kept.fill((byte) 0x11);
+                    ownerOpened.countDown();
+                    sharerReclaimed.await();
+                    try (Arena inner = heap.newConfinedArena()) {
+                        assertEquals(0, inner.allocate(4096).get(ValueLayout.JAVA_LONG, 4088), "the nested frame sits above the kept one");
+                        ownerNested.countDown();
+                        ownerMayClose.await();
+                    }
+                    assertEquals(-1, kept.mismatch(MemorySegment.ofArray(filled(4096, (byte) 0x11))), "the owner's frame kept its bytes");
+                    assertNull(heap.threadStacks().verifyCurrentThread());
+                } catch (Throwable e) {
+                    failures.add(e);
+                }
+            });
+            ownerOpened.await();
+            Thread sharer = threadOnTheSameEntryAs(owner, () -> {
+                for (int i = 0; i < 100; i++) {
+                    try (Arena arena = heap.newConfinedArena()) {
+                        arena.allocate(1000 + i).fill((byte) 0x22);
+                    }
+                }
+            });
+            sharer.start();
+            sharer.join();
+            assertEquals(1, heap.stats().stack().threadStacks(), "the ended sharer's stack is reclaimed, the owner's kept");
+            sharerReclaimed.countDown();
+            assertTrue(ownerNested.await(30, java.util.concurrent.TimeUnit.SECONDS), () -> "the owner failed: " + failures);
+            StackStats both = heap.stats().stack();
+            assertEquals(1, both.threadStacks(), "the owner found its own stack again, not a new one: " + both);
+            assertEquals(2, both.openFrames(), "both of the owner's frames are on one stack: " + both);
+            ownerMayClose.countDown();
+            owner.join();
+            assertEquals(List.of(), failures);
+            assertEquals(100 + 2, heap.stats().stack().framesOpened());
+            verify(heap);
+        }
+    }
+
+    @Test
+    void theRegistrySweepGivesBackEndedThreadsChunks() throws Exception {
+        try (SpanHeap heap = SpanHeap.create(SpanHeapConfig.builder().scavengerEnabled(false).build())) {
+            for (int t = 0; t < 70; t++) {
+                Thread.ofPlatform().start(() -> {
+                    try (Arena arena = heap.newConfinedArena()) {
+                        arena.allocate(100);
+                    }
+                }).join();
+            }
+            // Registering past 64 stacks sweeps the ended ones (statistics would reclaim them
+            // too, so none are read before this).
+            try (Arena arena = heap.newConfinedArena()) {
+                arena.allocate(100);
+            }
+            heap.flushReachableCaches();
+            assertEquals(stackChunksOnly(heap), heap.stats().liveObjects(), "every live object is a held or pooled chunk");
+            assertEquals(71, heap.stats().stack().framesOpened());
+            verify(heap);
+        }
+    }
+
+    /**
+     * An unstarted platform thread running {@code body} whose id falls on {@code owner}'s entry
+     * of the stacks' table. Ids are handed out at construction, so this builds threads until one
+     * does (about a table's size of them; the others are never started).
+     */
+    private static Thread threadOnTheSameEntryAs(Thread owner, Runnable body) {
+        while (true) {
+            Thread candidate = Thread.ofPlatform().unstarted(body);
+            if (((candidate.threadId() ^ owner.threadId()) & ThreadStacks.TABLE_MASK) == 0) {
+                return candidate;
+            }
+        }
+    }
+
+    private static byte[] filled(int length, byte value) {
+        byte[] bytes = new byte[length];
+        java.util.Arrays.fill(bytes, value);
+        return bytes;
+    }
+
     /** Live heap objects that are stack chunks (held or pooled) after every frame closed. */
     private static long stackChunksOnly(SpanHeap heap) {
         StackStats stack = heap.stats().stack();
