@@ -369,14 +369,13 @@ final class CentralList {
 
     /** What this list counts, read under its lock. */
     record Snapshot(long spans, long allocatedSlots, long directAllocations, long directFrees, long quarantinedSlots,
-            long refillsFromPartial, long refillsFromNewSpan, long doubleFreesDetected, long slotsRefilled,
-            long slotsGivenBack) {
+            long refillsFromPartial, long refillsFromNewSpan, long doubleFreesDetected) {
     }
 
     Snapshot snapshot() {
         synchronized (lock) {
             return new Snapshot(spans, allocatedSlots, directAllocations, directFrees, quarantinedSlots,
-                    refillsFromPartial, refillsFromNewSpan, doubleFreesDetected, slotsRefilled, slotsGivenBack);
+                    refillsFromPartial, refillsFromNewSpan, doubleFreesDetected);
         }
     }
 

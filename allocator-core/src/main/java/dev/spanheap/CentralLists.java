@@ -20,8 +20,7 @@ final class CentralLists {
 
     /** Per-class figures over every shard, read under each list's lock in turn. */
     record ClassSnapshot(long spans, long allocatedSlots, long directAllocations, long directFrees,
-            long quarantinedSlots, long refillsFromPartial, long refillsFromNewSpan, long doubleFreesDetected,
-            long slotTraffic) {
+            long quarantinedSlots, long refillsFromPartial, long refillsFromNewSpan, long doubleFreesDetected) {
     }
 
     CentralLists(PageHeap[] pageHeaps, AddressRange range, MemorySegment memory, boolean checked) {
@@ -97,7 +96,7 @@ final class CentralLists {
 
     ClassSnapshot snapshot(int c) {
         long spans = 0, allocated = 0, directAllocations = 0, directFrees = 0, quarantined = 0;
-        long fromPartial = 0, fromNewSpan = 0, doubleFrees = 0, traffic = 0;
+        long fromPartial = 0, fromNewSpan = 0, doubleFrees = 0;
         for (CentralList[] shard : lists) {
             CentralList.Snapshot s = shard[c].snapshot();
             spans += s.spans();
@@ -108,10 +107,9 @@ final class CentralLists {
             fromPartial += s.refillsFromPartial();
             fromNewSpan += s.refillsFromNewSpan();
             doubleFrees += s.doubleFreesDetected();
-            traffic += s.slotsRefilled() + s.slotsGivenBack();
         }
         return new ClassSnapshot(spans, allocated, directAllocations, directFrees, quarantined, fromPartial,
-                fromNewSpan, doubleFrees, traffic);
+                fromNewSpan, doubleFrees);
     }
 
     /** Each list's own check; the first problem found, or null. */

@@ -315,6 +315,37 @@ class BadInputRejectionTest {
     }
 
     @Test
+    void checkedModeCatchesAWriteAtTheFirstByteOfALaterSlotAndCountsIt() {
+        try (SpanHeap heap = newCheckedHeap()) {
+            MemorySegment[] blocks = new MemorySegment[5];
+            for (int i = 0; i < blocks.length; i++) {
+                blocks[i] = heap.allocate(48, 8);
+            }
+            HeapStats served = heap.stats();
+            assertEquals(1, served.allocationsFromNewSpan(), "checked mode: the first slot needed a new span");
+            assertEquals(4, served.allocationsFromCentral(), "checked mode: the others came from the partial span");
+            assertEquals(0, served.allocationsFromCache(), "checked mode has no thread caches");
+            MemorySegment victim = blocks[3]; // not the span's first slot: its own poison bit is checked
+            heap.free(victim);
+            victim.set(ValueLayout.JAVA_BYTE, 0, (byte) 1); // the very first byte
+            rejects(IllegalStateException.class, () -> heap.allocate(48, 8),
+                    "written after it was freed", Errors.hex(victim.address()), "offset 0");
+            HeapStats quarantined = heap.stats();
+            assertEquals(4, quarantined.liveObjects(), "the quarantined slot is neither live nor free: " + quarantined);
+            assertEquals(5, quarantined.totalAllocations(), "the refused allocation is not counted");
+            assertEquals(1, quarantined.totalFrees());
+            heap.verifyInvariants();
+            for (int i = 0; i < blocks.length; i++) {
+                if (i != 3) {
+                    heap.free(blocks[i]);
+                }
+            }
+            assertEquals(0, heap.stats().liveObjects());
+            heap.verifyInvariants();
+        }
+    }
+
+    @Test
     void checkedModeVerificationFindsAWriteAfterFree() {
         try (SpanHeap heap = newCheckedHeap()) {
             MemorySegment victim = heap.allocate(256, 8);
