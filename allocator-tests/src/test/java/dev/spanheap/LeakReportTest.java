@@ -271,4 +271,40 @@ class LeakReportTest {
                     log.records.getFirst().getMessage());
         }
     }
+
+    @Test
+    void theTextShowsEachSectionAndCountsWhatItCutsAtTheLimits() {
+        List<LeakReport.Group> groups = List.of(new LeakReport.Group(LeakReport.Kind.SIZE_CLASS, 2, 16, 3, 48),
+                new LeakReport.Group(LeakReport.Kind.LARGE, 0, 0, 1, 40_960));
+        java.util.function.IntFunction<List<StackTraceElement>> frames = n -> java.util.stream.IntStream.range(0, n)
+                .mapToObj(f -> new StackTraceElement("app.Leaky", "frame" + f, "Leaky.java", f + 1)).toList();
+        // Exactly as many sites and frames as the text shows: nothing is counted as cut.
+        List<ProfileSite> atLimit = new java.util.ArrayList<>();
+        for (int i = 0; i < LeakReport.SITES_SHOWN; i++) {
+            atLimit.add(new ProfileSite(i == 0 ? frames.apply(LeakReport.FRAMES_SHOWN) : i == 1 ? List.of() : frames.apply(1),
+                    1, 1000 - i, 1, 1000 - i));
+        }
+        String full = new LeakReport("fmt", groups, 2, 16_384, 4096, atLimit).format();
+        List<String> lines = full.lines().toList();
+        assertEquals("LEAK: SpanHeap \"fmt\" has 4 objects (40.0 KiB) still allocated.", lines.get(0));
+        assertEquals("Live objects by size:", lines.get(1));
+        assertTrue(lines.get(2).trim().matches("objects\\s+bytes"), lines.get(2));
+        assertTrue(lines.get(3).matches("  16-byte slots \\(class 2\\)\\s+3\\s+48 B"), lines.get(3));
+        assertTrue(lines.get(4).matches("  large \\(whole pages\\)\\s+1\\s+40.0 KiB"), lines.get(4));
+        assertEquals(LeakReport.FRAMES_SHOWN + (LeakReport.SITES_SHOWN - 2), full.lines().filter(l -> l.startsWith("      at app.Leaky.frame")).count(),
+                "every frame of the first site, and the one frame of each site after the empty one");
+        assertFalse(full.contains("more frames"), full);
+        assertFalse(full.contains("more sites"), full);
+        assertEquals(1, full.lines().filter(l -> l.equals("      (no stack recorded)")).count(), "the site without a stack says so");
+        assertTrue(lines.getLast().startsWith("Not counted: 2 "), "the stack chunks come last: " + lines.getLast());
+
+        // One more of each: the text counts the frame and the site it leaves out.
+        List<ProfileSite> past = new java.util.ArrayList<>(atLimit);
+        past.set(0, new ProfileSite(frames.apply(LeakReport.FRAMES_SHOWN + 1), 1, 1000, 1, 1000));
+        past.add(new ProfileSite(frames.apply(1), 2, 7, 2, 7));
+        String cut = new LeakReport("fmt", groups, 0, 0, 4096, past).format();
+        assertTrue(cut.contains("      ... 1 more frames\n"), cut);
+        assertTrue(cut.contains("  ... 1 more sites with 7 B in 2 objects\n"), cut);
+        assertFalse(cut.contains("Not counted"), "no stack chunks, no line for them: " + cut);
+    }
 }
