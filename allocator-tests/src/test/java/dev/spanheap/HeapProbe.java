@@ -43,6 +43,22 @@ final class HeapProbe {
         return heap.scavengeOnce();
     }
 
+    /**
+     * An unstarted platform thread running {@code body} whose id equals {@code owner}'s modulo
+     * {@code mask + 1}: it lands on {@code owner}'s entry of a table indexed by {@code threadId &
+     * mask} (the thread caches', {@link ThreadCacheRegistry#INDEX_MASK}; the stacks',
+     * {@link ThreadStacks#TABLE_MASK}). Ids are handed out at construction, so this builds threads
+     * until one does, about a table's size of them; the others are never started.
+     */
+    static Thread unstartedThreadOnTheEntryOf(Thread owner, int mask, Runnable body) {
+        while (true) {
+            Thread candidate = Thread.ofPlatform().unstarted(body);
+            if (((candidate.threadId() ^ owner.threadId()) & mask) == 0) {
+                return candidate;
+            }
+        }
+    }
+
     /** Start of the heap's reserved address range. */
     static long base(SpanHeap heap) {
         return heap.addressRange().base;

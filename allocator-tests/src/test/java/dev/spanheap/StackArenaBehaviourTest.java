@@ -11,6 +11,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -447,14 +448,14 @@ class StackArenaBehaviourTest {
                         ownerNested.countDown();
                         ownerMayClose.await();
                     }
-                    assertEquals(-1, kept.mismatch(MemorySegment.ofArray(filled(4096, (byte) 0x11))), "the owner's frame kept its bytes");
+                    assertEquals(-1, kept.mismatch(MemorySegment.ofArray(new byte[4096]).fill((byte) 0x11)), "the owner's frame kept its bytes");
                     assertNull(heap.threadStacks().verifyCurrentThread());
                 } catch (Throwable e) {
                     failures.add(e);
                 }
             });
             ownerOpened.await();
-            Thread sharer = threadOnTheSameEntryAs(owner, () -> {
+            Thread sharer = HeapProbe.unstartedThreadOnTheEntryOf(owner, ThreadStacks.TABLE_MASK, () -> {
                 for (int i = 0; i < 100; i++) {
                     try (Arena arena = heap.newConfinedArena()) {
                         arena.allocate(1000 + i).fill((byte) 0x22);
@@ -465,7 +466,7 @@ class StackArenaBehaviourTest {
             sharer.join();
             assertEquals(1, heap.stats().stack().threadStacks(), "the ended sharer's stack is reclaimed, the owner's kept");
             sharerReclaimed.countDown();
-            assertTrue(ownerNested.await(30, java.util.concurrent.TimeUnit.SECONDS), () -> "the owner failed: " + failures);
+            assertTrue(ownerNested.await(30, TimeUnit.SECONDS), () -> "the owner failed: " + failures);
             StackStats both = heap.stats().stack();
             assertEquals(1, both.threadStacks(), "the owner found its own stack again, not a new one: " + both);
             assertEquals(2, both.openFrames(), "both of the owner's frames are on one stack: " + both);
@@ -497,26 +498,6 @@ class StackArenaBehaviourTest {
             assertEquals(71, heap.stats().stack().framesOpened());
             verify(heap);
         }
-    }
-
-    /**
-     * An unstarted platform thread running {@code body} whose id falls on {@code owner}'s entry
-     * of the stacks' table. Ids are handed out at construction, so this builds threads until one
-     * does (about a table's size of them; the others are never started).
-     */
-    private static Thread threadOnTheSameEntryAs(Thread owner, Runnable body) {
-        while (true) {
-            Thread candidate = Thread.ofPlatform().unstarted(body);
-            if (((candidate.threadId() ^ owner.threadId()) & ThreadStacks.TABLE_MASK) == 0) {
-                return candidate;
-            }
-        }
-    }
-
-    private static byte[] filled(int length, byte value) {
-        byte[] bytes = new byte[length];
-        java.util.Arrays.fill(bytes, value);
-        return bytes;
     }
 
     /** Live heap objects that are stack chunks (held or pooled) after every frame closed. */

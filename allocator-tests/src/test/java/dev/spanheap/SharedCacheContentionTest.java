@@ -42,22 +42,16 @@ class SharedCacheContentionTest {
             AtomicReference<Throwable> failure = new AtomicReference<>();
             CountDownLatch start = new CountDownLatch(1);
             List<Thread> sharers = new ArrayList<>();
-            long index = owner.threadId() & ThreadCacheRegistry.INDEX_MASK;
-            // Thread ids are handed out at construction: build unstarted threads until two land
-            // on the owner's entry (about two table sizes of them; the rest are never started).
-            while (sharers.size() < 2) {
-                int seed = sharers.size();
-                Thread candidate = Thread.ofPlatform().unstarted(() -> {
+            for (int seed = 0; seed < 2; seed++) {
+                int thread = seed;
+                sharers.add(HeapProbe.unstartedThreadOnTheEntryOf(owner, ThreadCacheRegistry.INDEX_MASK, () -> {
                     try {
                         awaitQuietly(start);
-                        hammer(heap, seed);
+                        hammer(heap, thread);
                     } catch (Throwable t) {
                         failure.compareAndSet(null, t);
                     }
-                });
-                if ((candidate.threadId() & ThreadCacheRegistry.INDEX_MASK) == index) {
-                    sharers.add(candidate);
-                }
+                }));
             }
             long cachesBefore = heap.stats().threadCaches();
             sharers.forEach(Thread::start);
