@@ -16,7 +16,7 @@ import picocli.CommandLine.Spec;
 /** {@code spanheap bench}: the full JMH suite (or a subset) with every baseline available. */
 @Command(name = "bench",
         header = "run the JMH suite (all of it, or a subset by regex) and write JSON results",
-        customSynopsis = "spanheap bench [--regex REGEX] [--output DIR] [--quick | --iteration-ms MS] [--size LIST] [--allocator LIST]",
+        customSynopsis = "spanheap bench [--regex REGEX] [--output DIR] [--quick | --iteration-ms MS | --forks N] [--size LIST] [--allocator LIST]",
         description = {
                 "Runs the JMH benchmarks whose 'Class.method' matches REGEX, SpanHeap and every baseline side by",
                 "side, with the settings in each benchmark's annotations (the settings of docs/benchmarks.md),",
@@ -47,6 +47,11 @@ final class BenchCommand implements ToolCommand {
             description = "1 fork, 1 warm-up and 2 measured iterations of MS milliseconds each")
     private Long iterationMillisOption;
 
+    @Option(names = "--forks", paramLabel = "N", converter = WholeNumberConverter.class,
+            description = "N forks of each benchmark, each with the benchmark's own iterations (its annotation has 1 or 2):"
+                    + " narrower error bars for ratios near a target")
+    private Long forksOption;
+
     @Option(names = "--size", paramLabel = "LIST", description = "restrict the size parameter, e.g. 64,4096")
     private String sizes;
 
@@ -76,6 +81,13 @@ final class BenchCommand implements ToolCommand {
             }
             settings = new SuiteRunner.Settings(1, 1, TimeValue.milliseconds(iterationMillis), 2,
                     TimeValue.milliseconds(iterationMillis), true);
+        }
+        if (forksOption != null) {
+            int forks = OptionChecks.between(spec, "--forks", forksOption, 1, 20);
+            if (quick || iterationMillisOption != null) {
+                throw OptionChecks.usageError(spec, "--forks excludes --quick and --iteration-ms");
+            }
+            settings = new SuiteRunner.Settings(forks, null, null, null, null, true);
         }
         SuiteRunner runner = new SuiteRunner(settings, output, err, VerboseMode.NORMAL);
         if (sizes != null) {

@@ -31,7 +31,7 @@ class SpanHeapToolOptionsTest {
                 "heapmap", List.of("--out", "(default heapmap.svg)", "--objects", "(default 100000)", "--keep", "(default 0.3)",
                         "--seed", "(default 1)"),
                 "bench", List.of("--regex", "(default: all)", "--output", "(default allocator-bench/target/bench-results)",
-                        "--quick", "--iteration-ms", "--size", "--allocator"),
+                        "--quick", "--iteration-ms", "--forks", "--size", "--allocator"),
                 "render", List.of("--input", "(default allocator-bench/target/bench-results)", "--output", "--charts", "--no-charts"),
                 "baselines", List.of("Usage: spanheap baselines"),
                 "serve", List.of("--allocator", "(default spanheap)", "--port", "(default 8080)", "--host", "(default 127.0.0.1)",
@@ -67,6 +67,8 @@ class SpanHeapToolOptionsTest {
                 List.of("stress", "--threads", "0"), "spanheap stress: --threads must be between 1 and 256, was 0",
                 List.of("heapmap", "--objects", "many"), "'--objects': must be a whole number, was 'many'",
                 List.of("bench", "--quick", "--iteration-ms", "100"), "--quick and --iteration-ms exclude each other",
+                List.of("bench", "--forks", "3", "--quick"), "--forks excludes --quick and --iteration-ms",
+                List.of("bench", "--forks", "0"), "spanheap bench: --forks must be between 1 and 20, was 0",
                 List.of("render", "--charts", "x", "--no-charts"), "--charts and --no-charts exclude each other");
         cases.forEach((args, message) -> {
             ToolRun outcome = run(args.toArray(String[]::new));
