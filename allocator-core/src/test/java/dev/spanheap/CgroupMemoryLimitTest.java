@@ -13,8 +13,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The container limit reader on fake cgroup trees (v1 and v2 layouts, "max", v1's huge "no limit"
- * value, a tighter parent, missing files), once on this machine's real /proc, and the default
- * {@code maxHeapBytes} derived from a limit as the README says.
+ * value, a tighter parent, missing files, mountinfo's octal escapes, malformed lines, a mount root
+ * other than "/", no memory group or no mounted hierarchy), once on this machine's real /proc, and
+ * the default {@code maxHeapBytes} derived from a limit as the README says.
  */
 class CgroupMemoryLimitTest {
 
@@ -171,5 +172,107 @@ class CgroupMemoryLimitTest {
         SpanHeapConfig sharedNone = SharedHeap.configFrom(java.util.Map.of(SharedHeap.MAX_HEAP_BYTES, "0")::get);
         assertEquals(Long.MAX_VALUE, sharedNone.maxHeapBytes(), "-Dspanheap.maxHeapBytes=0 means no limit");
         assertEquals(HeapLimitSource.PROPERTY, sharedNone.maxHeapBytesSource());
+    }
+
+    /**
+     * mountinfo writes a space, tab, newline and backslash in a path as {@code \040}, {@code \011},
+     * {@code \012} and {@code \134} ({@code man 5 proc}); /proc/self/cgroup writes the group as it
+     * is. The escapes are undone in the mount point (at its start, middle and end) and in the mount
+     * root, which must then match the group's own spelling.
+     */
+    @Test
+    void escapedMountPointAndRootAreUnescaped() throws IOException {
+        write("proc/self/cgroup", "0::/\n");
+        write("proc/self/mountinfo",
+                "25 30 0:22 / /sys/fs/cgroup/a\\040b\\011c\\012d\\134e rw,relatime shared:4 - cgroup2 cgroup2 rw,nsdelegate\n");
+        Path dir = root.resolve("sys/fs/cgroup/a b\tc\nd\\e");
+        write("sys/fs/cgroup/a b\tc\nd\\e/memory.max", "1073741824\n");
+        CgroupMemoryLimit limit = CgroupMemoryLimit.read(root);
+        assertEquals(GIB, limit.bytes());
+        assertEquals(dir.resolve("memory.max").toString(), limit.file());
+
+        // Escapes first and last in a field: the mount point "/\134cg\040" and the root "/my\040app".
+        write("proc/self/cgroup", "4:memory:/my app/job 1\n");
+        write("proc/self/mountinfo", "35 31 0:32 /my\\040app /\\134cg\\040 rw,relatime - cgroup cgroup rw,memory\n");
+        write("\\cg /memory.limit_in_bytes", "9223372036854771712\n");
+        write("\\cg /job 1/memory.limit_in_bytes", "2147483648\n");
+        limit = CgroupMemoryLimit.read(root);
+        assertEquals(2 * GIB, limit.bytes(), "the group lies below the unescaped root, in its job 1 directory");
+        assertEquals(root.resolve("\\cg /job 1/memory.limit_in_bytes").toString(), limit.file());
+    }
+
+    /**
+     * A backslash with fewer than three characters after it is no escape (the kernel never writes
+     * one, as it escapes a backslash itself); it is kept as it is, and the line still parses.
+     */
+    @Test
+    void backslashTooCloseToTheEndIsKept() throws IOException {
+        write("proc/self/cgroup", "0::/\n");
+        write("proc/self/mountinfo", "25 30 0:22 / /cg\\04 rw,relatime - cgroup2 cgroup2 rw\n");
+        write("cg\\04/memory.max", "536870912\n");
+        assertEquals(512L << 20, CgroupMemoryLimit.read(root).bytes());
+        write("proc/self/mountinfo", "25 30 0:22 / /cg\\ rw,relatime - cgroup2 cgroup2 rw\n");
+        write("cg\\/memory.max", "268435456\n");
+        assertEquals(256L << 20, CgroupMemoryLimit.read(root).bytes());
+    }
+
+    /** Lines without the " - " separator or with too few fields before it are skipped, not fatal. */
+    @Test
+    void malformedMountinfoLinesAreSkipped() throws IOException {
+        write("proc/self/cgroup", "0::/app\n");
+        write("proc/self/mountinfo", "not a mount line\n24 30 0:21 / - cgroup2 cgroup2 rw\n" + V2_MOUNTS);
+        write("sys/fs/cgroup/app/memory.max", "1073741824\n");
+        assertEquals(GIB, CgroupMemoryLimit.read(root).bytes());
+    }
+
+    /**
+     * A mount root other than "/" that the group lies below (a Kubernetes pod's hierarchy): the
+     * group's path below the root names its directory under the mount point. A group outside the
+     * root reads the mount point itself.
+     */
+    @Test
+    void groupBelowAMountRootOtherThanSlash() throws IOException {
+        write("proc/self/cgroup", "4:memory:/kubepods/pod1/c1\n");
+        write("proc/self/mountinfo", "35 31 0:32 /kubepods /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory\n");
+        write("sys/fs/cgroup/memory/memory.limit_in_bytes", "9223372036854771712\n");
+        write("sys/fs/cgroup/memory/pod1/memory.limit_in_bytes", "2147483648\n");
+        write("sys/fs/cgroup/memory/pod1/c1/memory.limit_in_bytes", "1073741824\n");
+        CgroupMemoryLimit limit = CgroupMemoryLimit.read(root);
+        assertEquals(GIB, limit.bytes());
+        assertEquals(root.resolve("sys/fs/cgroup/memory/pod1/c1/memory.limit_in_bytes").toString(), limit.file());
+
+        write("proc/self/cgroup", "4:memory:/elsewhere/c2\n");
+        limit = CgroupMemoryLimit.read(root);
+        assertFalse(limit.limited(), "only the mount point's own huge value is read");
+        assertEquals(root.resolve("sys/fs/cgroup/memory/memory.limit_in_bytes") + ": no limit", limit.file());
+    }
+
+    /** No memory line in /proc/self/cgroup, or a group whose hierarchy (v1 memory or v2) is not mounted: none, and why. */
+    @Test
+    void noMemoryGroupOrNoMountedHierarchy() throws IOException {
+        write("proc/self/cgroup", "5:devices:/\n3:cpu,cpuacct:/\n");
+        write("proc/self/mountinfo", V1_MOUNTS);
+        assertEquals(new CgroupMemoryLimit(Long.MAX_VALUE, 0, "no memory cgroup in /proc/self/cgroup"), CgroupMemoryLimit.read(root));
+
+        write("proc/self/cgroup", "0::/app\n");
+        assertEquals(new CgroupMemoryLimit(Long.MAX_VALUE, 0, "the process's cgroup hierarchy is not mounted"), CgroupMemoryLimit.read(root));
+
+        write("proc/self/cgroup", "4:memory:/app\n");
+        write("proc/self/mountinfo", V2_MOUNTS);
+        assertEquals(new CgroupMemoryLimit(Long.MAX_VALUE, 0, "the process's cgroup hierarchy is not mounted"), CgroupMemoryLimit.read(root));
+    }
+
+    /**
+     * The bounds of a limit: 1 byte is one, 0 and below are none (a running process cannot be held
+     * to 0 bytes), and {@link CgroupMemoryLimit#NO_LIMIT_THRESHOLD} and above are none while one
+     * byte less is a limit.
+     */
+    @Test
+    void limitFileBounds() {
+        assertEquals(1, CgroupMemoryLimit.parseLimit("1\n"));
+        assertEquals(Long.MAX_VALUE, CgroupMemoryLimit.parseLimit("0\n"));
+        assertEquals(Long.MAX_VALUE, CgroupMemoryLimit.parseLimit("-1"));
+        assertEquals((1L << 60) - 1, CgroupMemoryLimit.parseLimit(Long.toString((1L << 60) - 1)));
+        assertEquals(Long.MAX_VALUE, CgroupMemoryLimit.parseLimit(Long.toString(1L << 60)));
     }
 }

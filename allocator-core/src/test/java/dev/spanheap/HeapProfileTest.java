@@ -1,20 +1,33 @@
 package dev.spanheap;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.LongUnaryOperator;
+import jdk.jfr.Recording;
+import jdk.jfr.consumer.RecordedEvent;
+import jdk.jfr.consumer.RecordingFile;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The sampled heap profile ({@link SpanHeap#profile()}): its estimates against a workload whose
  * truth is known, the dropping of samples on every free path (own thread, other thread, virtual
- * thread, large, dedicated, checked mode), and that the statistics stay exact while it samples.
+ * thread, large, dedicated, checked mode), and that the statistics stay exact while it samples;
+ * the profiler on its own: its interval's bound, its draws at chances of about 0 and exactly 1,
+ * exact figures at chance 1, the order of its sites, its lock released after each sample and
+ * drop, and its own checks against corrupted counts.
  */
 class HeapProfileTest {
 
@@ -350,5 +363,192 @@ class HeapProfileTest {
         assertTrue(e.getMessage().contains("spanheap.profileSampleBytes") && e.getMessage().contains("lots"), e.getMessage());
         assertEquals(8192, SharedHeap.configFrom(name -> name.equals(SharedHeap.PROFILE_SAMPLE_BYTES) ? "8k" : null)
                 .profileSampleBytes());
+    }
+
+    // ---------------------------------------------------------------- the profiler on its own
+
+    @Test
+    void aProfilerNeedsAPositiveInterval() {
+        assertThrows(IllegalArgumentException.class, () -> new HeapProfiler(0, null));
+        assertThrows(IllegalArgumentException.class, () -> new HeapProfiler(-1, null));
+        assertEquals(1, new HeapProfiler(1, null).sampleBytes);
+    }
+
+    /**
+     * The draws of the paths without a countdown at the two extremes: at the longest interval a
+     * slot or a page is sampled with chance below 1e-18, so 100,000 draws take none; at one byte a
+     * 64-byte slot or a page is sampled with chance 1 - e^-64 or less than an ulp from it, which
+     * is exactly 1.0 in a double, so every draw takes one.
+     */
+    @Test
+    void drawsAtChancesOfAlmostZeroAndExactlyOne() {
+        int c = SizeClasses.classOf(64);
+        HeapProfiler rare = new HeapProfiler(Long.MAX_VALUE, null);
+        HeapProfiler certain = new HeapProfiler(1, null);
+        assertEquals(1.0, HeapProfiler.sampleChance(SizeClasses.SLOT_SIZE[c], 1));
+        assertEquals(1.0, HeapProfiler.sampleChance(SizeClasses.PAGE_SIZE, 1));
+        int rareDraws = 0;
+        int certainDraws = 0;
+        for (int i = 0; i < 100_000; i++) {
+            rareDraws += (rare.drawSmall(c) ? 1 : 0) + (rare.drawBlock(SizeClasses.PAGE_SIZE) ? 1 : 0);
+            certainDraws += (certain.drawSmall(c) ? 1 : 0) + (certain.drawBlock(SizeClasses.PAGE_SIZE) ? 1 : 0);
+        }
+        assertEquals(0, rareDraws);
+        assertEquals(200_000, certainDraws);
+    }
+
+    /** {@link SpanHeap#profile()} on another thread, which must get the profiler's lock within seconds. */
+    private static HeapProfile profileOnAnotherThread(SpanHeap heap) throws Exception {
+        CompletableFuture<HeapProfile> profile = new CompletableFuture<>();
+        Thread.ofPlatform().daemon().start(() -> profile.complete(heap.profile()));
+        try {
+            return profile.get(20, TimeUnit.SECONDS);
+        } catch (TimeoutException e) {
+            throw new AssertionError("the profiler's lock is still held", e);
+        }
+    }
+
+    /**
+     * At a one-byte interval a large object and a dedicated mapping are sampled with chance 1.0
+     * exactly, so each sample stands for one object of its requested bytes: the live and allocated
+     * figures are exact, the free takes the live ones back to 0 and leaves the allocated ones, and
+     * another thread can read the profile after each step (the lock is released).
+     */
+    @Test
+    void largeAndDedicatedSamplesAtChanceOneAreExact() throws Exception {
+        try (SpanHeap heap = heap(1)) {
+            long large = allocateAtSiteA(heap, 100_000);
+            HeapProfile profile = profileOnAnotherThread(heap);
+            assertEquals(1, profile.samplesTaken());
+            assertEquals(new ProfileSite(siteOf(profile, "allocateAtSiteA").stack(), 1, 100_000, 1, 100_000),
+                    siteOf(profile, "allocateAtSiteA"));
+
+            long dedicated = allocateAtSiteB(heap, 70 << 20);
+            assertEquals(1.0, HeapProfiler.sampleChance(heap.dedicatedMappings().at(dedicated).mappedBytes(), 1));
+            profile = profileOnAnotherThread(heap);
+            assertEquals(2, profile.samplesTaken());
+            ProfileSite b = siteOf(profile, "allocateAtSiteB");
+            assertEquals(new ProfileSite(b.stack(), 1, 70L << 20, 1, 70L << 20), b);
+            assertEquals(100_000 + (70L << 20), profile.liveBytes());
+            heap.verifyInvariants();
+
+            heap.freeAddress(dedicated);
+            profile = profileOnAnotherThread(heap);
+            assertEquals(new ProfileSite(b.stack(), 0, 0, 1, 70L << 20), siteOf(profile, "allocateAtSiteB"));
+            heap.freeAddress(large);
+            profile = profileOnAnotherThread(heap);
+            assertEquals(new ProfileSite(siteOf(profile, "allocateAtSiteA").stack(), 0, 0, 1, 100_000),
+                    siteOf(profile, "allocateAtSiteA"));
+            assertEquals(0, profile.liveObjects());
+            assertEquals(2, profile.samplesTaken());
+        }
+    }
+
+    /** A sampled dedicated mapping goes out as an AllocationSample event with its requested and mapped bytes. */
+    @Test
+    void dedicatedSamplesAreRecordedAsAllocationSamples(@TempDir Path dir) throws Exception {
+        String name = "HeapProfileTest-dedicated-" + System.nanoTime();
+        Path file = dir.resolve("dedicated.jfr");
+        long address;
+        long mapped;
+        try (Recording recording = new Recording()) {
+            recording.enable("dev.spanheap.AllocationSample");
+            recording.start();
+            try (SpanHeap heap = SpanHeap.create(SpanHeapConfig.builder().name(name).addressSpaceBytes(4L << 26)
+                    .scavengerEnabled(false).profileSampleBytes(1).build())) {
+                address = heap.allocateAddress(70L << 20);
+                mapped = heap.dedicatedMappings().at(address).mappedBytes();
+                assertEquals(1, heap.profile().samplesTaken());
+                heap.freeAddress(address);
+            }
+            recording.stop();
+            recording.dump(file);
+        }
+        List<RecordedEvent> samples = RecordingFile.readAllEvents(file).stream()
+                .filter(e -> e.getEventType().getName().equals("dev.spanheap.AllocationSample") && name.equals(e.getString("heap")))
+                .toList();
+        assertEquals(1, samples.size(), "one event for the one sample");
+        RecordedEvent event = samples.getFirst();
+        assertEquals(70L << 20, event.getLong("requestedBytes"));
+        assertEquals(mapped, event.getLong("slotBytes"));
+        assertEquals(0, event.getInt("sizeClass"));
+        assertEquals(address, event.getLong("address"));
+    }
+
+    /**
+     * Sites in the profile: most live bytes first, and among sites with equal live bytes (here
+     * none live) most allocated bytes first. Six sites (a lambda each) of large objects sampled
+     * with chance 1, so their figures are the requested bytes exactly.
+     */
+    @Test
+    void sitesComeMostLiveBytesFirstThenMostAllocatedBytes() {
+        try (SpanHeap heap = heap(1)) {
+            List<LongUnaryOperator> sites = List.of(
+                    size -> heap.allocateAddress(size),
+                    size -> heap.allocateAddress(size),
+                    size -> heap.allocateAddress(size),
+                    size -> heap.allocateAddress(size),
+                    size -> heap.allocateAddress(size),
+                    size -> heap.allocateAddress(size));
+            long[] kept = {
+                sites.get(0).applyAsLong(100_000),
+                sites.get(1).applyAsLong(300_000),
+                sites.get(2).applyAsLong(200_000),
+                sites.get(3).applyAsLong(400_000),
+            };
+            heap.freeAddress(sites.get(4).applyAsLong(500_000));
+            heap.freeAddress(sites.get(5).applyAsLong(600_000));
+            List<ProfileSite> profile = heap.profile().sites();
+            assertEquals(List.of(400_000L, 300_000L, 200_000L, 100_000L, 0L, 0L),
+                    profile.stream().map(ProfileSite::liveBytes).toList());
+            assertEquals(List.of(400_000L, 300_000L, 200_000L, 100_000L, 600_000L, 500_000L),
+                    profile.stream().map(ProfileSite::allocatedBytes).toList());
+            for (long address : kept) {
+                heap.freeAddress(address);
+            }
+        }
+    }
+
+    /**
+     * The profiler's own checks ({@link HeapProfiler#verify}) against its state corrupted by
+     * hand, each put back after: a sample's span freed, a sample past its span's end (the span's
+     * page count set to 0, so the sample sits exactly at its end), a span counting one sample too
+     * many; and, on a profiler of its own, one address sampled twice from one site, which
+     * replaces the first sample but leaves the site counting two.
+     */
+    @Test
+    void profilerChecksFindEachBrokenCount() {
+        try (SpanHeap heap = heap(1)) {
+            long large = heap.allocateAddress(100_000);
+            Span span = heap.addressRange().spanAt(large);
+            HeapProfiler profiler = heap.profiler();
+            assertNull(profiler.verify());
+
+            span.inUse = false;
+            assertEquals("sample at " + Errors.hex(large) + " points to span " + span + " which is freed", profiler.verify());
+            span.inUse = true;
+
+            int pages = span.pages;
+            span.pages = 0;
+            assertEquals(large, span.end());
+            assertEquals("sample at " + Errors.hex(large) + " points to span " + span + " which does not hold it", profiler.verify());
+            span.pages = pages;
+
+            span.liveSamples = 2;
+            assertEquals("span " + span + " counts 2 live samples, the profile holds 1", profiler.verify());
+            span.liveSamples = 1;
+            assertNull(profiler.verify());
+            heap.verifyInvariants();
+            heap.freeAddress(large);
+
+            HeapProfiler own = new HeapProfiler(1, heap.addressRange());
+            long notAMapping = 1L << 40; // recorded only, never touched
+            for (int i = 0; i < 2; i++) {
+                own.sampleDedicated(notAMapping, 100, OsMemory.OS_PAGE_SIZE);
+            }
+            String problem = own.verify();
+            assertTrue(problem != null && problem.startsWith("site ") && problem.contains("HeapProfileTest.profilerChecksFindEachBrokenCount(")
+                    && problem.endsWith(" counts 2 live samples, the profile holds 1"), problem);
+        }
     }
 }
