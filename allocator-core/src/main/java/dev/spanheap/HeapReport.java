@@ -43,13 +43,14 @@ final class HeapReport {
         out.append('\n');
         line(out, "Heap profile (one sample per %s on average, %d samples taken; estimates)",
                 bytes(profile.sampleBytes()), profile.samplesTaken());
-        line(out, "  live %s in %d objects over %d sites", bytes(profile.liveBytes()), profile.liveObjects(), profile.sites().size());
+        line(out, "  live %s in %s over %s", bytes(profile.liveBytes()), counted(profile.liveObjects(), "object"),
+                counted(profile.sites().size(), "site"));
         List<ProfileSite> top = profile.sites().stream().filter(site -> site.liveBytes() > 0).limit(PROFILE_TOP_SITES).toList();
         if (top.isEmpty()) {
             line(out, "  (no live samples)");
             return;
         }
-        line(out, "  top %d sites by live bytes:", top.size());
+        line(out, "  top %s by live bytes:", counted(top.size(), "site"));
         line(out, "      live bytes  live objects   allocated bytes  site");
         for (ProfileSite site : top) {
             List<StackTraceElement> stack = site.stack();
@@ -67,12 +68,12 @@ final class HeapReport {
 
     static void render(SpanHeapConfig config, HeapStats stats, HeapPageSnapshot snapshot, StringBuilder out) {
         line(out, "=== SpanHeap \"%s\" statistics ===", config.name());
-        line(out, "config: maxHeapBytes %s, %s mode, scavenger %s, address space %s, %d shards",
+        line(out, "config: maxHeapBytes %s, %s mode, scavenger %s, address space %s, %s",
                 config.maxHeapBytes() == Long.MAX_VALUE ? "none" : bytes(config.maxHeapBytes()),
                 config.checked() ? "checked" : "default",
                 config.scavengerEnabled() ? "on (retains " + percent(config.scavengerRetainRatio()) + " over in-use, releases after "
                         + config.scavengerDelay().toMillis() + " ms idle)" : "off",
-                bytes(config.addressSpaceBytes()), config.shards());
+                bytes(config.addressSpaceBytes()), counted(config.shards(), "shard"));
 
         long smallSpanBytes = 0;
         long smallLiveBytes = 0;
@@ -208,6 +209,11 @@ final class HeapReport {
     }
 
     /** "0 B", "512 B", "12.0 KiB", "1.5 MiB", "3.25 GiB". */
+    /** {@code n} and the noun, plural unless {@code n} is 1: "1 shard", "2 shards", "0 sites". */
+    static String counted(long n, String noun) {
+        return n + " " + noun + (n == 1 ? "" : "s");
+    }
+
     static String bytes(long value) {
         if (value < 1024) {
             return value + " B";

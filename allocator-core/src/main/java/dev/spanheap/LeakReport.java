@@ -183,7 +183,7 @@ public record LeakReport(String heapName, List<Group> groups, long stackChunks, 
                     line(out, "      at %s", stack.get(f));
                 }
                 if (stack.size() > FRAMES_SHOWN) {
-                    line(out, "      ... %d more frames", stack.size() - FRAMES_SHOWN);
+                    line(out, "      ... %s", HeapReport.counted(stack.size() - FRAMES_SHOWN, "more frame"));
                 }
                 if (stack.isEmpty()) {
                     line(out, "      (no stack recorded)");
@@ -191,9 +191,9 @@ public record LeakReport(String heapName, List<Group> groups, long stackChunks, 
             }
             if (sites.size() > SITES_SHOWN) {
                 List<ProfileSite> rest = sites.subList(SITES_SHOWN, sites.size());
-                line(out, "  ... %d more sites with %s in %d objects", rest.size(),
+                line(out, "  ... %s with %s in %s", HeapReport.counted(rest.size(), "more site"),
                         HeapReport.bytes(rest.stream().mapToLong(ProfileSite::liveBytes).sum()),
-                        rest.stream().mapToLong(ProfileSite::liveObjects).sum());
+                        HeapReport.counted(rest.stream().mapToLong(ProfileSite::liveObjects).sum(), "object"));
             }
         }
         stackLine(out);

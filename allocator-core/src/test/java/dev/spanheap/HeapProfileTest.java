@@ -343,7 +343,7 @@ class HeapProfileTest {
             }
             String report = heap.report();
             assertTrue(report.contains("Heap profile (one sample per 1.00 KiB"), report);
-            assertTrue(report.contains("top 1 sites by live bytes"), report);
+            assertTrue(report.contains("top 1 site by live bytes"), report);
             assertTrue(report.contains("HeapProfileTest.allocateAtSiteA"), report);
             for (long address : kept) {
                 heap.freeAddress(address);

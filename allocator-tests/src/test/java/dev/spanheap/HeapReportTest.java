@@ -254,6 +254,9 @@ class HeapReportTest {
             assertEquals("config: maxHeapBytes none, default mode, scavenger off, address space 1.00 GiB, 2 shards",
                     heap.report().lines().toList().get(1));
         }
+        try (SpanHeap heap = SpanHeap.create(quiet("config-one-shard").addressSpaceBytes(1L << 30).shards(1).build())) {
+            assertTrue(heap.report().lines().toList().get(1).endsWith(", 1 shard"), heap.report());
+        }
     }
 
     /**

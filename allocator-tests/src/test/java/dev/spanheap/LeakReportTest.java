@@ -293,8 +293,8 @@ class LeakReportTest {
         assertTrue(lines.get(4).matches("  large \\(whole pages\\)\\s+1\\s+40.0 KiB"), lines.get(4));
         assertEquals(LeakReport.FRAMES_SHOWN + (LeakReport.SITES_SHOWN - 2), full.lines().filter(l -> l.startsWith("      at app.Leaky.frame")).count(),
                 "every frame of the first site, and the one frame of each site after the empty one");
-        assertFalse(full.contains("more frames"), full);
-        assertFalse(full.contains("more sites"), full);
+        assertFalse(full.contains("more frame"), full);
+        assertFalse(full.contains("more site"), full);
         assertEquals(1, full.lines().filter(l -> l.equals("      (no stack recorded)")).count(), "the site without a stack says so");
         assertTrue(lines.getLast().startsWith("Not counted: 2 "), "the stack chunks come last: " + lines.getLast());
 
@@ -303,8 +303,8 @@ class LeakReportTest {
         past.set(0, new ProfileSite(frames.apply(LeakReport.FRAMES_SHOWN + 1), 1, 1000, 1, 1000));
         past.add(new ProfileSite(frames.apply(1), 2, 7, 2, 7));
         String cut = new LeakReport("fmt", groups, 0, 0, 4096, past).format();
-        assertTrue(cut.contains("      ... 1 more frames\n"), cut);
-        assertTrue(cut.contains("  ... 1 more sites with 7 B in 2 objects\n"), cut);
+        assertTrue(cut.contains("      ... 1 more frame\n"), cut);
+        assertTrue(cut.contains("  ... 1 more site with 7 B in 2 objects\n"), cut);
         assertFalse(cut.contains("Not counted"), "no stack chunks, no line for them: " + cut);
     }
 }
