@@ -208,12 +208,12 @@ final class HeapReport {
         out.append(String.format(Locale.ROOT, format, args)).append('\n');
     }
 
-    /** "0 B", "512 B", "12.0 KiB", "1.5 MiB", "3.25 GiB". */
     /** {@code n} and the noun, plural unless {@code n} is 1: "1 shard", "2 shards", "0 sites". */
     static String counted(long n, String noun) {
         return n + " " + noun + (n == 1 ? "" : "s");
     }
 
+    /** "0 B", "512 B", "12.0 KiB", "1.5 MiB", "3.25 GiB". */
     static String bytes(long value) {
         if (value < 1024) {
             return value + " B";

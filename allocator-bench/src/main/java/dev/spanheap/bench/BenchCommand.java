@@ -48,7 +48,7 @@ final class BenchCommand implements ToolCommand {
     private Long iterationMillisOption;
 
     @Option(names = "--forks", paramLabel = "N", converter = WholeNumberConverter.class,
-            description = "N forks of each benchmark, each with the benchmark's own iterations (its annotation has 1 or 2):"
+            description = "N forks of each benchmark instead of its annotation's, each with the benchmark's own iterations:"
                     + " narrower error bars for ratios near a target")
     private Long forksOption;
 
