@@ -117,6 +117,11 @@ class LeakReportTest {
                 assertEquals(stats.allocatedBytes(), report.stackChunkBytes());
                 assertEquals(stats.stack().chunks() + stats.stack().pooledChunks(), report.stackChunks());
                 assertTrue(report.format().contains("Not counted: " + report.stackChunks() + " chunks"), report.format());
+                // A large object of the caller's beside the stack's 64 KiB chunks: its pages alone are the large group.
+                MemorySegment large = heap.allocate(5 * HeapProbe.PAGE_BYTES);
+                assertEquals(List.of(new LeakReport.Group(LeakReport.Kind.LARGE, 0, 0, 1, 5 * HeapProbe.PAGE_BYTES)),
+                        heap.leakReport().groups(), "the stack's large chunks are neither counted nor their bytes added");
+                heap.free(large);
             }
             MemorySegment leaked = heap.allocate(1000);
             LeakReport report = heap.leakReport();
