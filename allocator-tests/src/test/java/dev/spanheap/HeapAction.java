@@ -1,6 +1,7 @@
 package dev.spanheap;
 
 import dev.spanheap.testkit.Gen;
+import dev.spanheap.testkit.PropertyRunner;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -76,7 +77,7 @@ record HeapAction(Kind kind, long size, long alignment, int pick, boolean varian
     }
 
     static List<HeapAction> sequence(Gen gen, Mix mix) {
-        int length = gen.chance(0.2) ? gen.below(12) + 1 : gen.below(mix.maxLength()) + 1;
+        int length = gen.chance(0.2) ? gen.below(12) + 1 : gen.below(PropertyRunner.maxLength(mix.maxLength())) + 1;
         List<HeapAction> actions = new ArrayList<>(length);
         for (int i = 0; i < length; i++) {
             actions.add(next(gen, mix));

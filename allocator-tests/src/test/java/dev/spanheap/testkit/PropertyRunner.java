@@ -26,6 +26,8 @@ public final class PropertyRunner<A> {
     public static final String TRIES_PROPERTY = "spanheap.tries";
     /** System property that runs sequences until at least this many actions have run (overrides the tries). */
     public static final String ACTIONS_PROPERTY = "spanheap.actions";
+    /** System property that sets the longest sequence a generator makes (for long runs: fewer, longer sequences). */
+    public static final String MAX_LENGTH_PROPERTY = "spanheap.maxLength";
     private static final long PROGRESS_EVERY_ACTIONS = 1_000_000;
 
     private static final int SHRINK_BUDGET = 600;
@@ -50,6 +52,27 @@ public final class PropertyRunner<A> {
         this.generator = generator;
         this.property = property;
         this.simpler = simpler;
+    }
+
+    /**
+     * The longest sequence a generator should make: {@code -Dspanheap.maxLength} if set (a long
+     * run's fewer, longer sequences; a replay needs the same value, which the failure message
+     * repeats), else {@code defaultMax}.
+     */
+    public static int maxLength(int defaultMax) {
+        String raw = System.getProperty(MAX_LENGTH_PROPERTY);
+        if (raw == null) {
+            return defaultMax;
+        }
+        try {
+            int max = Integer.parseInt(raw.trim());
+            if (max >= 1) {
+                return max;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new IllegalArgumentException("-D" + MAX_LENGTH_PROPERTY + " must be a whole number of at least 1, was '" + raw + "'");
     }
 
     /** Runs the property; returns what was run, or throws {@link AssertionError} describing the minimal failure. */
@@ -113,6 +136,7 @@ public final class PropertyRunner<A> {
         StringBuilder message = new StringBuilder();
         message.append(name).append(" failed for seed ").append(seed)
                 .append("\n  replay with: -D").append(SEED_PROPERTY).append('=').append(seed)
+                .append(System.getProperty(MAX_LENGTH_PROPERTY) == null ? "" : " -D" + MAX_LENGTH_PROPERTY + '=' + maxLength(0))
                 .append("\n  original sequence: ").append(original.size()).append(" actions; failure: ").append(failure)
                 .append("\n  minimal sequence (").append(shrunk.actions().size()).append(" actions, ")
                 .append(shrunk.attempts()).append(" shrink attempts):");
