@@ -111,7 +111,15 @@ final class CentralList {
                 Span span = partialHead;
                 if (span == null) {
                     // Enough new spans for the rest of the request, in one page heap call.
-                    takeNewSpans(Math.min(NEW_SPANS_MAX, Math.ceilDiv(count - moved, SizeClasses.SLOTS_PER_SPAN[sizeClass])));
+                    try {
+                        takeNewSpans(Math.min(NEW_SPANS_MAX, Math.ceilDiv(count - moved, SizeClasses.SLOTS_PER_SPAN[sizeClass])));
+                    } catch (OutOfMemoryError e) {
+                        if (moved == 0) {
+                            throw e;
+                        }
+                        // The slots already taken are the refill: counted below and handed to the caller.
+                        break;
+                    }
                     span = partialHead;
                     newSpan = true;
                 }
