@@ -58,7 +58,8 @@ final class ThreadCache {
     /** The stacks' bound plus the remote buffer's. */
     static final long MAX_CACHED_BYTES;
 
-    private static final long COUNT_MASK = 0x7F;
+    /** The slot count's bits in a class's state word. */
+    static final long COUNT_MASK = 0x7F;
     private static final int CAPACITY_SHIFT = 7;
     private static final int COUNTDOWN_SHIFT = 14;
     private static final long ONE_POP = 1L << COUNTDOWN_SHIFT;
@@ -117,7 +118,7 @@ final class ThreadCache {
      * without the padding their hot words could share a cache line. ({@link #slots} needs none at
      * its start, where class 0's unused area lies, and gets the same at its end.)
      */
-    private static final int PAD = 8;
+    static final int PAD = 8;
 
     final long[] slots = new long[(SizeClasses.CLASS_COUNT << CLASS_SHIFT) + PAD];
     /** Per class: count, capacity and pops, packed as the class comment shows, at {@code PAD + c}. Class 0 has capacity 0. */

@@ -23,7 +23,6 @@ import org.junit.jupiter.api.Test;
 class HeapVerifierTest {
 
     private static final int CLASS_64 = SizeClasses.classOf(64);
-    private static final int CLASS_16 = SizeClasses.classOf(16);
 
     private static SpanHeap heap(int shards, boolean checked, long sampleBytes) {
         return SpanHeap.create(SpanHeapConfig.builder().shards(shards).addressSpaceBytes(8L << 26).scavengerEnabled(false)
@@ -40,13 +39,6 @@ class HeapVerifierTest {
         IllegalStateException e = assertThrows(IllegalStateException.class, heap::verifyInvariants);
         assertTrue(e.getMessage().startsWith("invariant broken: ") && e.getMessage().contains(expected),
                 "expected \"" + expected + "\" in: " + e.getMessage());
-    }
-
-    /** The index of class {@code c}'s state word in {@link ThreadCache#state} (its padding is private). */
-    private static int stateIndex(int c) throws ReflectiveOperationException {
-        Field pad = ThreadCache.class.getDeclaredField("PAD");
-        pad.setAccessible(true);
-        return pad.getInt(null) + c;
     }
 
     /** The index in {@link ThreadCache#slots} of class {@code c}'s entry {@code i}. */
@@ -286,14 +278,14 @@ class HeapVerifierTest {
 
     /** A thread cache whose count for a class is one above the class's capacity. */
     @Test
-    void cacheHoldingMoreThanItsCapacity() throws ReflectiveOperationException {
+    void cacheHoldingMoreThanItsCapacity() {
         try (SpanHeap heap = heap()) {
             long block = heap.allocateAddress(64);
             ThreadCache cache = heap.cacheRegistry().cacheForCurrentThread();
-            int index = stateIndex(CLASS_64);
+            int index = ThreadCache.PAD + CLASS_64;
             long saved = cache.state[index];
             int capacity = ThreadCache.CAPACITY[CLASS_64];
-            cache.state[index] = (saved & ~0x7FL) | (capacity + 1);
+            cache.state[index] = (saved & ~ThreadCache.COUNT_MASK) | (capacity + 1);
             assertEquals(capacity + 1, cache.count(CLASS_64));
             assertBroken(heap, "a thread cache holds " + (capacity + 1) + " slots of class " + CLASS_64 + " (capacity " + capacity + ")");
             cache.state[index] = saved;
