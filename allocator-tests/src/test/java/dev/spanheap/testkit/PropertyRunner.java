@@ -136,7 +136,7 @@ public final class PropertyRunner<A> {
         StringBuilder message = new StringBuilder();
         message.append(name).append(" failed for seed ").append(seed)
                 .append("\n  replay with: -D").append(SEED_PROPERTY).append('=').append(seed)
-                .append(System.getProperty(MAX_LENGTH_PROPERTY) == null ? "" : " -D" + MAX_LENGTH_PROPERTY + '=' + maxLength(0))
+                .append(System.getProperty(MAX_LENGTH_PROPERTY) == null ? "" : " -D" + MAX_LENGTH_PROPERTY + '=' + System.getProperty(MAX_LENGTH_PROPERTY).trim())
                 .append("\n  original sequence: ").append(original.size()).append(" actions; failure: ").append(failure)
                 .append("\n  minimal sequence (").append(shrunk.actions().size()).append(" actions, ")
                 .append(shrunk.attempts()).append(" shrink attempts):");
