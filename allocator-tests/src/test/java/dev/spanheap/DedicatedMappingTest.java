@@ -2,6 +2,7 @@ package dev.spanheap;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -56,6 +57,19 @@ class DedicatedMappingTest {
             assertEquals(before.heldBytes(), after.heldBytes(), () -> "after the free: " + after);
             assertEquals(before.totalFrees() + 1, after.totalFrees(), () -> "after the free: " + after);
             assertFalse(overlapsAMapping(address, MAPPED), () -> "[" + Errors.hex(address) + ", +" + MAPPED + ") is still mapped");
+            heap.verifyInvariants();
+        }
+    }
+
+    /** A freed dedicated object's segment ends with its mapping: using it afterwards throws instead of touching unmapped memory. */
+    @Test
+    void freeEndsTheSegmentOfADedicatedObject() {
+        try (SpanHeap heap = SpanHeap.create(config("dedicated-segment").build())) {
+            MemorySegment segment = heap.allocate(SIZE);
+            segment.set(ValueLayout.JAVA_BYTE, SIZE - 1, (byte) 7);
+            heap.free(segment);
+            assertFalse(segment.scope().isAlive(), "the segment of a freed dedicated object is still alive");
+            assertThrows(IllegalStateException.class, () -> segment.get(ValueLayout.JAVA_BYTE, SIZE - 1));
             heap.verifyInvariants();
         }
     }
