@@ -115,7 +115,11 @@ record CgroupMemoryLimit(long bytes, int version, String file) {
         return new CgroupMemoryLimit(smallest, version, smallestFile.toString());
     }
 
-    /** A limit file's content: a number of bytes, or "max"; {@code Long.MAX_VALUE} for no limit. */
+    /**
+     * A limit file's content: a number of bytes, or "max". {@code Long.MAX_VALUE} means no limit:
+     * for "max", for cgroup v1's huge "unlimited" figure (at least {@link #NO_LIMIT_THRESHOLD}),
+     * and for 0 or less, which no running process can be held to.
+     */
     static long parseLimit(String content) {
         String text = content.trim();
         if (text.equals("max")) {
