@@ -187,7 +187,7 @@ final class AddressRange {
     void releaseEverywhere() {
         long released = 0;
         for (PageHeap heap : pageHeaps) {
-            released += heap.releaseAllFreeAndAwaitScavenger();
+            released += heap.releaser.releaseAllFreeAndAwaitScavenger();
         }
         if (released > 0) {
             HeapEvents.memoryReleased(heapName, released, HeapEvents.RELEASE_FOR_LIMIT);

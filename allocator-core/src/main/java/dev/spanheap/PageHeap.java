@@ -18,6 +18,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p><b>Free runs</b> are kept by a {@link FreeRunIndex} (address-ordered best fit, coalesced at
  * once). When no run fits, the page heap maps the range's next arena for itself.
  *
+ * <p><b>Returning memory</b> to the OS is the work of its {@link PageReleaser}: the synchronous
+ * release at the limit or on request, and the scavenger's pass, which takes a run out of the
+ * index while it releases it without the lock. An allocation that only the run in flight could
+ * serve waits for it rather than mapping an arena.
+ *
  * <p><b>needzero and held memory.</b> Each arena keeps a dirty bit per page: set when the page is
  * given to a span, cleared when it is released with MADV_DONTNEED. A span whose pages were all
  * clean needs no zeroing. Clean pages going into a span count as newly held
@@ -30,10 +35,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * span, against at least 8 KiB of native memory each); a bound below a workload's span churn
  * made Java garbage again (a batch of 1000 blocks of 4 KiB cycles 500 one-page spans).
  *
- * <p>Synchronization: every mutable field, and the page-table entries and arenas it owns, are
- * guarded by {@link #lock}. Lock order: a central-list lock, then a page heap lock; page heap
- * locks among themselves only in index order ({@link AddressRange} takes them all to grow the
- * page table).
+ * <p>Synchronization: every mutable field, the page-table entries and arenas it owns, and the
+ * state of its {@link PageReleaser} are guarded by {@link #lock}. Lock order: a central-list lock,
+ * then a page heap lock; page heap locks among themselves only in index order
+ * ({@link AddressRange} takes them all to grow the page table).
  */
 final class PageHeap {
 
@@ -55,8 +60,6 @@ final class PageHeap {
     static final int LIST_SHARD_SHIFT = 24;
 
     final ReentrantLock lock = new ReentrantLock();
-    /** Serializes scavenger passes (they use {@link #runBeingReleased}); taken before {@link #lock}. */
-    private final ReentrantLock scavengeLock = new ReentrantLock();
     /** This page heap's place in the heap's shards and in the lock order. */
     final int index;
     private final AddressRange range;
@@ -83,30 +86,14 @@ final class PageHeap {
     private long largeRequestedBytes;
     private long largeAllocations;
     private long largeFrees;
-    private long releasedBytesTotal;
     @SuppressWarnings("unused")
     private long padAfter0, padAfter1, padAfter2, padAfter3, padAfter4, padAfter5, padAfter6, padAfter7;
-    /**
-     * The free run the scavenger has taken out of the index while it releases it without the
-     * lock ({@code -1} when none), so that {@link #verify} can count it as free.
-     */
-    private long runBeingReleased = -1;
-    private int runBeingReleasedLength;
-    /**
-     * Test hook: runs in the scavenging thread while {@link #runBeingReleased} is out of the index
-     * and the lock is not held, just before the madvise call.
-     */
-    Runnable whileReleasing = () -> { };
-    /** Signalled (under the lock) when the scavenger puts {@link #runBeingReleased} back. */
-    private final Condition runReleased = lock.newCondition();
     /** True while a thread maps an arena for this heap without the lock (see {@link #grow}). Guarded by the lock. */
     private boolean growing;
     /** Signalled (under the lock) when {@link #growing} ends, whether or not an arena was mapped. */
     private final Condition arenaMapped = lock.newCondition();
-    /** Releases the kernel refused (their pages stay dirty and held). Guarded by the lock. */
-    private long releaseFailures;
-    /** Reports the heap's first refused release; shared by its page heaps (SpanHeap sets it before first use). */
-    ReleaseFailureLog releaseFailureLog = new ReleaseFailureLog("(page heap)");
+    /** Returns this heap's free runs to the OS; its state is guarded by {@link #lock} too. */
+    final PageReleaser releaser;
 
     /** What one page heap counts, read under its lock. */
     record Snapshot(long arenasOwned, long pagesInSpans, long freePages, long dirtyFreePages, long smallSpans,
@@ -119,6 +106,7 @@ final class PageHeap {
         this.range = range;
         this.checked = checked;
         this.freeRuns = new FreeRunIndex(range);
+        this.releaser = new PageReleaser(this, range, freeRuns);
     }
 
     /**
@@ -301,7 +289,7 @@ final class PageHeap {
                 // The scavenger may hold the run that fits out of the index while it releases it:
                 // wait for that run instead of mapping another arena (the soak test saw a third
                 // arena reserved for a 48 MiB live set when this was missing).
-                if (!(runBeingReleasedLength >= searchLength && awaitRunBeingReleased()) && !(mayGrow && grow(requestBytes))) {
+                if (!releaser.awaitRunBeingReleased(searchLength) && !(mayGrow && grow(requestBytes))) {
                     return null;
                 }
                 continue;
@@ -320,7 +308,7 @@ final class PageHeap {
                 HeapEvents.limitReached(range.heapName, requestBytes, range.maxHeapBytes, range.heldBytes());
             }
             // At the limit: release this heap's other free pages, then decide again with the same run.
-            long released = releaseAllFree(runStart);
+            long released = releaser.releaseAllFree(runStart);
             if (released > 0) {
                 HeapEvents.memoryReleased(range.heapName, released, HeapEvents.RELEASE_FOR_LIMIT);
             }
@@ -443,193 +431,20 @@ final class PageHeap {
 
     // ---------------------------------------------------------------- returning memory
 
-    /**
-     * Releases every dirty free run to the OS (MADV_DONTNEED), except the run starting at
-     * {@code keepRunStart}; returns the bytes released. Holds the lock throughout: this is the
-     * synchronous path (an explicit call, or a limit about to be passed).
-     */
-    long releaseAllFree(long keepRunStart) {
+    /** This heap's dirty free pages, in bytes: what its {@link #releaser} may release. Holding the lock. */
+    long dirtyFreeBytesLocked() {
         assert lock.isHeldByCurrentThread();
-        long[] released = {0};
-        freeRuns.visitLongestFirst(key -> {
-            long runStart = FreeRunIndex.start(key);
-            if (runStart != keepRunStart) {
-                released[0] += releaseRun(runStart, FreeRunIndex.length(key));
-            }
-            return true;
-        });
-        return released[0];
-    }
-
-    /** {@link #releaseAllFree} of every run, then a wait for the scavenger's release in flight, if any. */
-    long releaseAllFreeAndAwaitScavenger() {
-        acquire();
-        try {
-            long released = releaseAllFree(-1);
-            awaitRunBeingReleased();
-            return released;
-        } finally {
-            lock.unlock();
-        }
+        return dirtyFreePages << SizeClasses.PAGE_SHIFT;
     }
 
     /**
-     * One scavenger pass over this page heap: while its dirty free memory is above
-     * {@code retainBytes}, releases free runs that have been free for at least
-     * {@code minIdleNanos}, longest first. The madvise calls run outside the lock, with the run
-     * taken out of the free index meanwhile.
+     * Counts {@code dirtyPages} free pages as released to the OS by the {@link #releaser}: no
+     * longer dirty, no longer held. Holding the lock.
      */
-    long scavenge(long retainBytes, long minIdleNanos) {
-        return scavenge(retainBytes, minIdleNanos, range.hugePages);
-    }
-
-    /**
-     * {@link #scavenge(long, long)}, releasing with {@code keepHugePages} only the parts of each
-     * run that {@link HugePageRelease} picks (whole 2 MiB regions, and parts of regions that are
-     * not nearly full).
-     */
-    long scavenge(long retainBytes, long minIdleNanos, boolean keepHugePages) {
-        scavengeLock.lock();
-        try {
-            return scavengeRuns(retainBytes, minIdleNanos, keepHugePages);
-        } finally {
-            scavengeLock.unlock();
-        }
-    }
-
-    private long scavengeRuns(long retainBytes, long minIdleNanos, boolean keepHugePages) {
-        long released = 0;
-        long now = System.nanoTime();
-        while (true) {
-            long runStart;
-            int runLength;
-            HeapArena arena;
-            int[] pieces;
-            acquire();
-            try {
-                if (dirtyFreePages << SizeClasses.PAGE_SHIFT <= retainBytes) {
-                    return released;
-                }
-                long[] found = {FreeRunIndex.NONE};
-                int[][] foundPieces = {null};
-                freeRuns.visitLongestFirst(key -> {
-                    long start = FreeRunIndex.start(key);
-                    HeapArena a = range.arenaOfPage(start);
-                    int local = (int) (start - a.firstPage);
-                    if (now - a.freeRunSince[local] >= minIdleNanos) {
-                        int[] releasable = HugePageRelease.pieces(a, local, FreeRunIndex.length(key), keepHugePages);
-                        if (releasable.length > 0) {
-                            found[0] = key;
-                            foundPieces[0] = releasable;
-                            return false;
-                        }
-                    }
-                    return true;
-                });
-                long chosen = found[0];
-                pieces = foundPieces[0];
-                if (chosen == FreeRunIndex.NONE) {
-                    return released;
-                }
-                runStart = FreeRunIndex.start(chosen);
-                runLength = FreeRunIndex.length(chosen);
-                arena = range.arenaOfPage(runStart);
-                // Out of the index while the lock is dropped, so nobody allocates or merges it.
-                freeRuns.remove(arena, (int) (runStart - arena.firstPage), runLength);
-                runBeingReleased = runStart;
-                runBeingReleasedLength = runLength;
-            } finally {
-                lock.unlock();
-            }
-            whileReleasing.run();
-            boolean[] releasedToOs = new boolean[pieces.length / 2];
-            boolean refused = false;
-            for (int p = 0; p < pieces.length; p += 2) {
-                releasedToOs[p / 2] = tryRelease(arena.base + ((long) pieces[p] << SizeClasses.PAGE_SHIFT),
-                        (long) pieces[p + 1] << SizeClasses.PAGE_SHIFT);
-                refused |= !releasedToOs[p / 2];
-            }
-            acquire();
-            try {
-                int local = (int) (runStart - arena.firstPage);
-                int dirtyPages = 0;
-                for (int p = 0; p < pieces.length; p += 2) {
-                    if (releasedToOs[p / 2]) {
-                        dirtyPages += arena.countDirty(pieces[p], pieces[p + 1]);
-                        arena.setDirty(pieces[p], pieces[p + 1], false);
-                    }
-                }
-                if (refused) {
-                    // Refused: the pieces not released stay dirty and held, and this pass ends
-                    // (longest first would pick the same run again); the next pass tries again.
-                    releaseFailures++;
-                }
-                dirtyFreePages -= dirtyPages;
-                runBeingReleased = -1;
-                runBeingReleasedLength = 0;
-                runReleased.signalAll();
-                long bytes = (long) dirtyPages << SizeClasses.PAGE_SHIFT;
-                released += bytes;
-                releasedBytesTotal += bytes;
-                range.unhold(bytes);
-                freeRuns.coalesceAndInsert(arena, local, runLength, arena.freeRunSince[local]);
-                if (refused) {
-                    return released;
-                }
-            } finally {
-                lock.unlock();
-            }
-        }
-    }
-
-    /**
-     * If the scavenger is releasing a run without the lock, those dirty pages still count as held
-     * but are about to stop counting: waits (dropping the lock) until the run is back and returns
-     * true; returns false at once when no release is in flight. Called holding the lock exactly once.
-     */
-    private boolean awaitRunBeingReleased() {
-        assert lock.isHeldByCurrentThread() && lock.getHoldCount() == 1;
-        if (runBeingReleased == -1) {
-            return false;
-        }
-        while (runBeingReleased != -1) {
-            runReleased.awaitUninterruptibly();
-        }
-        return true;
-    }
-
-    private long releaseRun(long runStart, int runLength) {
-        HeapArena arena = range.arenaOfPage(runStart);
-        int local = (int) (runStart - arena.firstPage);
-        int dirtyPages = arena.countDirty(local, runLength);
-        if (dirtyPages == 0) {
-            return 0;
-        }
-        if (!tryRelease(arena.base + ((long) local << SizeClasses.PAGE_SHIFT), (long) runLength << SizeClasses.PAGE_SHIFT)) {
-            releaseFailures++;
-            return 0;
-        }
-        arena.setDirty(local, runLength, false);
+    void dirtyPagesReleased(int dirtyPages) {
+        assert lock.isHeldByCurrentThread();
         dirtyFreePages -= dirtyPages;
-        long bytes = (long) dirtyPages << SizeClasses.PAGE_SHIFT;
-        releasedBytesTotal += bytes;
-        range.unhold(bytes);
-        return bytes;
-    }
-
-    /**
-     * madvise(MADV_DONTNEED) of a free run; false if the kernel refused (EINVAL for locked pages,
-     * for instance), reported once per heap. Nothing is changed either way: the caller updates the
-     * pages' state only on success.
-     */
-    private boolean tryRelease(long address, long bytes) {
-        try {
-            OsMemory.release(address, bytes);
-            return true;
-        } catch (IllegalStateException refused) {
-            releaseFailureLog.report(refused);
-            return false;
-        }
+        range.unhold((long) dirtyPages << SizeClasses.PAGE_SHIFT);
     }
 
     // ---------------------------------------------------------------- observation
@@ -638,8 +453,8 @@ final class PageHeap {
         acquire();
         try {
             return new Snapshot(arenasOwned, pagesInSpans, freePages, dirtyFreePages, smallSpans, largeSpans,
-                    largeObjectBytes, largeRequestedBytes, largeAllocations, largeFrees, releasedBytesTotal,
-                    freeRuns.longestPages(), freeRuns.count(), releaseFailures);
+                    largeObjectBytes, largeRequestedBytes, largeAllocations, largeFrees, releaser.releasedBytesTotal(),
+                    freeRuns.longestPages(), freeRuns.count(), releaser.releaseFailures());
         } finally {
             lock.unlock();
         }
@@ -676,6 +491,7 @@ final class PageHeap {
         long owned = 0;
         int runs = 0;
         int[] pageInfo = range.pageInfo;
+        long runBeingReleased = releaser.runBeingReleased();
         for (int a = 0; a < range.arenaCount; a++) {
             HeapArena arena = range.arenas[a];
             if (arena.owner != this) {
@@ -715,7 +531,7 @@ final class PageHeap {
                     page += span.pages;
                     previousWasFree = false;
                 } else if (arena.firstPage + page == runBeingReleased) {
-                    int length = runBeingReleasedLength;
+                    int length = releaser.runBeingReleasedLength();
                     free += length;
                     dirtyFree += arena.countDirty(page, length);
                     page += length;
@@ -782,6 +598,7 @@ final class PageHeap {
     /** Visits every in-use span of this page heap (holding the lock). */
     void forEachSpan(java.util.function.Consumer<Span> action) {
         assert lock.isHeldByCurrentThread();
+        long runBeingReleased = releaser.runBeingReleased();
         for (int a = 0; a < range.arenaCount; a++) {
             HeapArena arena = range.arenas[a];
             if (arena.owner != this) {
@@ -794,7 +611,7 @@ final class PageHeap {
                     action.accept(span);
                     page += span.pages;
                 } else if (arena.firstPage + page == runBeingReleased) {
-                    page += runBeingReleasedLength;
+                    page += releaser.runBeingReleasedLength();
                 } else {
                     page += arena.freeRunAtStart[page];
                 }

@@ -8,8 +8,9 @@ import java.util.concurrent.locks.LockSupport;
  * caches of ended threads and, when free pages that may be resident exceed
  * {@link SpanHeapConfig#scavengerRetainRatio()} of the memory in use, releases free runs idle for
  * at least {@link SpanHeapConfig#scavengerDelay()} (measured from the pass before the free, see
- * {@link AddressRange#coarseNanos()}), longest first, with MADV_DONTNEED, each page
- * heap keeping its share of the retained memory in proportion to what it has in use. With
+ * {@link AddressRange#coarseNanos()}), longest first, with MADV_DONTNEED (each page heap's
+ * {@link PageReleaser} does the releasing), each page heap keeping its share of the retained
+ * memory in proportion to what it has in use. With
  * {@code maxHeapBytes} set it also keeps held memory under 95% of the limit, and once above that
  * goal it releases free runs without waiting for them to go idle; from 80% of the limit up to that
  * goal the idle delay shrinks in proportion ({@link #idleNearLimit}). With huge pages on
@@ -138,7 +139,7 @@ final class Scavenger implements Runnable {
             long released = 0;
             for (int i = 0; i < pageHeaps.length; i++) {
                 long share = totalInUse == 0 ? 0 : (long) (retain * ((double) inUse[i] / totalInUse));
-                released += pageHeaps[i].scavenge(share, minIdleNanos, keepHugePages);
+                released += pageHeaps[i].releaser.scavenge(share, minIdleNanos, keepHugePages);
             }
             if (released > 0) {
                 // Only passes that released: an idle heap passes four times a second.

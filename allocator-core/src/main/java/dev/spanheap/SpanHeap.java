@@ -107,7 +107,7 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         ReleaseFailureLog releaseFailureLog = new ReleaseFailureLog(config.name());
         for (int i = 0; i < pageHeaps.length; i++) {
             pageHeaps[i] = new PageHeap(i, range, checked);
-            pageHeaps[i].releaseFailureLog = releaseFailureLog;
+            pageHeaps[i].releaser.releaseFailureLog = releaseFailureLog;
         }
         range.setPageHeaps(pageHeaps);
         this.pageInfo = range.pageInfo;
@@ -622,7 +622,7 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         flushReachableCaches();
         long released = 0;
         for (PageHeap heap : pageHeaps) {
-            released += heap.releaseAllFreeAndAwaitScavenger();
+            released += heap.releaser.releaseAllFreeAndAwaitScavenger();
         }
         HeapEvents.memoryReleased(config.name(), released, HeapEvents.RELEASE_EXPLICIT);
         return released;

@@ -22,7 +22,8 @@
  *     ({@link dev.spanheap.CentralLists} routes slots to the list that holds their span).</li>
  * <li><b>page heap</b> ({@link dev.spanheap.PageHeap}, Go's mheap): per shard, its arenas, their
  *     free page runs ({@link dev.spanheap.FreeRunIndex}: coalesced best fit, O(1) under 1 MiB),
- *     spans and large objects. Objects larger than an arena: {@link dev.spanheap.DedicatedMappings}.</li>
+ *     spans and large objects; its {@link dev.spanheap.PageReleaser} returns free runs to the OS.
+ *     Objects larger than an arena: {@link dev.spanheap.DedicatedMappings}.</li>
  * <li><b>scavenger</b> ({@link dev.spanheap.Scavenger}): returns idle free pages to the OS.</li>
  * <li><b>JFR events</b> ({@link dev.spanheap.HeapEvents}): arenas mapped, memory released, the
  *     limit reached, out of memory (all from slow paths), and a periodic summary per open heap

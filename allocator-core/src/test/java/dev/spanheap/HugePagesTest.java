@@ -71,11 +71,11 @@ class HugePagesTest {
             assertEquals(REGION - 4, b.firstPage);
             assertTrue(heap.freeLarge(b, b.start));
             assertTrue(heap.freeLarge(c, c.start));
-            assertEquals(TransparentHugePages.HUGE_PAGE_BYTES, heap.scavenge(0, 0, true));
-            assertEquals(0, heap.scavenge(0, 0, true), "the 4 pages of the nearly full region stay");
+            assertEquals(TransparentHugePages.HUGE_PAGE_BYTES, heap.releaser.scavenge(0, 0, true));
+            assertEquals(0, heap.releaser.scavenge(0, 0, true), "the 4 pages of the nearly full region stay");
             assertEquals(4L << SizeClasses.PAGE_SHIFT, heap.snapshot().dirtyFreePages() << SizeClasses.PAGE_SHIFT);
             assertNull(heap.verify());
-            assertEquals(4L << SizeClasses.PAGE_SHIFT, heap.scavenge(0, 0, false));
+            assertEquals(4L << SizeClasses.PAGE_SHIFT, heap.releaser.scavenge(0, 0, false));
             assertEquals(0, heap.snapshot().dirtyFreePages());
             assertNull(heap.verify());
             assertTrue(heap.freeLarge(a, a.start));

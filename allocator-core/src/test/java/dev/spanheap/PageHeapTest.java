@@ -194,7 +194,7 @@ class PageHeapTest {
         assertTrue(free(heap, reused));
         heap.lock.lock();
         try {
-            assertEquals(4 * 8192, heap.releaseAllFree(-1));
+            assertEquals(4 * 8192, heap.releaser.releaseAllFree(-1));
         } finally {
             heap.lock.unlock();
         }

@@ -207,7 +207,7 @@ class MemoryReturnTest {
             java.util.concurrent.atomic.AtomicLong got = new java.util.concurrent.atomic.AtomicLong();
             java.util.concurrent.atomic.AtomicReference<Throwable> failed = new java.util.concurrent.atomic.AtomicReference<>();
             Thread[] allocator = new Thread[1];
-            heap.pageHeaps()[0].whileReleasing = () -> {
+            heap.pageHeaps()[0].releaser.whileReleasing = () -> {
                 allocator[0] = Thread.ofPlatform().start(() -> {
                     try {
                         got.set(heap.allocateAddress(MIB));
@@ -221,8 +221,8 @@ class MemoryReturnTest {
                     Thread.onSpinWait();
                 }
             };
-            long released = heap.pageHeaps()[0].scavenge(0, 0);
-            heap.pageHeaps()[0].whileReleasing = () -> { };
+            long released = heap.pageHeaps()[0].releaser.scavenge(0, 0);
+            heap.pageHeaps()[0].releaser.whileReleasing = () -> { };
             allocator[0].join();
             assertNull(failed.get(), "the allocation failed");
             assertTrue(released > 0, "the scavenger released the run (" + released + " bytes)");
