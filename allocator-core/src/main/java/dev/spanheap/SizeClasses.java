@@ -37,7 +37,9 @@ final class SizeClasses {
     /**
      * Divisibility constants: {@code n % SLOT_SIZE[c] == 0} exactly when
      * {@code Long.compareUnsigned(n * DIVISIBILITY[c], DIVISIBILITY[c]) < 0}, for n below 2^32
-     * (the "ceil(2^64/d)" remainder test). Class 0 holds 0, which makes the test fail.
+     * (the "ceil(2^64/d)" remainder test), and then {@code n / SLOT_SIZE[c]} is the high 64
+     * bits of {@code n * DIVISIBILITY[c]} ({@link Span#slotOf}). Class 0 holds 0, which makes
+     * the test fail.
      */
     static final long[] DIVISIBILITY;
     /** Class for sizes 0..1024, indexed by {@code (size + 7) >>> 3}. */

@@ -52,6 +52,22 @@ class SpanTest {
         assertEquals(-1, s.slotOf(s.start + (long) s.capacity * 48), "the tail after the last slot is not a slot");
     }
 
+    /** Every byte of every class's span, against the division slotOf no longer does. */
+    @Test
+    void slotOfAgreesWithDivisionAtEveryOffsetOfEveryClass() {
+        for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
+            Span s = span(c, false);
+            long spanBytes = s.bytes();
+            for (long offset = 0; offset < spanBytes; offset++) {
+                boolean inSlotArea = offset < (long) s.capacity * s.slotSize;
+                int expected = inSlotArea && offset % s.slotSize == 0 ? (int) (offset / s.slotSize) : -1;
+                if (s.slotOf(s.start + offset) != expected) {
+                    assertEquals(expected, s.slotOf(s.start + offset), "class " + c + " (" + s.slotSize + " B) at offset " + offset);
+                }
+            }
+        }
+    }
+
     @Test
     void needzeroMarksOnlyNeverUsedSlotsOfACleanSpan() {
         Span clean = span(3, false);
