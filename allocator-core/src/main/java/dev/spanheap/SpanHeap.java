@@ -46,24 +46,6 @@ import java.lang.foreign.SegmentAllocator;
  */
 public final class SpanHeap implements SegmentAllocator, AutoCloseable {
 
-    /** {@code SLOT_AREA_END[c]}: bytes of a class-c span covered by slots; a slot starts below it. */
-    private static final long[] SLOT_AREA_END = new long[SizeClasses.CLASS_COUNT];
-    /** Bytes of a cache line, the unit two threads' writes can falsely share. */
-    private static final int CACHE_LINE = 64;
-    /**
-     * {@code SHARES_CACHE_LINES[c]}: a class-c slot may share a cache line with a neighbouring
-     * slot (its size is not a multiple of 64; spans start on page boundaries, so other slots fill
-     * whole lines). Only such slots, freed by a thread of another shard, must go home.
-     */
-    private static final boolean[] SHARES_CACHE_LINES = new boolean[SizeClasses.CLASS_COUNT];
-
-    static {
-        for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
-            SLOT_AREA_END[c] = (long) SizeClasses.SLOT_SIZE[c] * SizeClasses.SLOTS_PER_SPAN[c];
-            SHARES_CACHE_LINES[c] = SizeClasses.SLOT_SIZE[c] % CACHE_LINE != 0;
-        }
-    }
-
     private final SpanHeapConfig config;
     private final boolean checked;
     private final AddressRange range;
@@ -72,6 +54,9 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
     private final PageHeap[] pageHeaps;
     private final CentralLists centrals;
     private final DedicatedMappings dedicated;
+    /** Small slots off the fast paths: their allocation, and the routing of their frees. */
+    private final SlotAllocation slotAllocation;
+    private final SlotFree slotFree;
     private final ThreadCacheRegistry registry;
     /** The registry's table of platform threads' caches, kept here so the fast paths reach it with one load. */
     private final ThreadCache[] caches;
@@ -121,6 +106,8 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         this.profiler = config.profileSampleBytes() > 0 ? new HeapProfiler(config.profileSampleBytes(), range) : null;
         this.registry = new ThreadCacheRegistry(centrals, config.profileSampleBytes());
         this.caches = registry.caches;
+        this.slotAllocation = new SlotAllocation(checked, centrals, registry, profiler);
+        this.slotFree = new SlotFree(checked, range, centrals, registry);
         this.scavenger = new Scavenger(this);
         this.stacks = new ThreadStacks(this);
         try {
@@ -249,37 +236,12 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
     private long allocateFromHeap(long byteSize, long byteAlignment, int sizeClass) {
         scavenger.ensureStarted();
         if (sizeClass != 0) {
-            if (checked) {
-                long tagged = centrals.of(shardOfCurrentThread(), sizeClass).allocateChecked();
-                if (profiler != null && profiler.drawSmall(sizeClass)) {
-                    profiler.sampleSlot(tagged & ~1L, byteSize, sizeClass);
-                }
-                return tagged;
-            }
-            ThreadCache cache = registry.cacheForCurrentThread();
-            boolean sample;
-            long tagged;
-            if (cache.owner != null) {
-                sample = cache.sampleDue(sizeClass);
-                tagged = popOrRefill(cache, sizeClass);
-            } else {
-                cache.sharedLock.lock();
-                try {
-                    sample = cache.sampleDue(sizeClass);
-                    tagged = popOrRefill(cache, sizeClass);
-                } finally {
-                    cache.sharedLock.unlock();
-                }
-            }
-            if (sample) {
-                profiler.sampleSlot(tagged & ~1L, byteSize, sizeClass);
-            }
-            return tagged;
+            return slotAllocation.allocate(byteSize, sizeClass);
         }
         long alignPages = Math.max(1, byteAlignment >>> SizeClasses.PAGE_SHIFT);
         long pageCount = Math.max(1, (byteSize + SizeClasses.PAGE_MASK) >>> SizeClasses.PAGE_SHIFT);
         if (byteSize <= HeapArena.BYTES && pageCount + alignPages - 1 <= HeapArena.PAGES) {
-            Span span = sampledLarge(pageHeaps[shardOfCurrentThread()].allocateLarge(byteSize, (int) pageCount, (int) alignPages),
+            Span span = sampledLarge(pageHeaps[slotAllocation.shardOfCurrentThread()].allocateLarge(byteSize, (int) pageCount, (int) alignPages),
                     byteSize);
             return span.needsZero ? span.start : span.start | 1;
         }
@@ -302,27 +264,6 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
             profiler.sampleLarge(span, byteSize);
         }
         return span;
-    }
-
-    /**
-     * The shard the current thread allocates spans and large objects from: its cache's (checked
-     * mode has no caches: there the thread id picks one).
-     */
-    private int shardOfCurrentThread() {
-        return checked ? (int) (Thread.currentThread().threadId() % pageHeaps.length) : registry.cacheForCurrentThread().shard;
-    }
-
-    /**
-     * A pop from {@code cache} (the current thread's, owned or locked), through its slow path
-     * when the stack is empty or the class's sample countdown has run out; the caller, which
-     * asked {@link ThreadCache#sampleDue} first, records the sample.
-     */
-    private long popOrRefill(ThreadCache cache, int sizeClass) {
-        long tagged = cache.pop(sizeClass);
-        if (tagged != 0) {
-            return tagged;
-        }
-        return cache.popSlow(sizeClass, centrals);
     }
 
     /** The segment for a block this heap just handed out at {@code address}. */
@@ -392,10 +333,10 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
                 }
                 return;
             }
-            if (freeRemote(cache, offset, entry ^ cache.shardTag, address)) {
+            if (slotFree.freeRemote(cache, offset, entry ^ cache.shardTag, address)) {
                 return;
             }
-        } else if (page < info.length && freeVirtual(offset, info[(int) page], address)) {
+        } else if (page < info.length && !closed && slotFree.freeVirtual(offset, info[(int) page], address)) {
             return;
         }
         freeSlow(address, "free");
@@ -411,79 +352,7 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
      */
     static boolean startsOwnShardSlot(long offset, int taggedEntry) {
         long inSpan = (offset & SizeClasses.PAGE_MASK) | (long) (taggedEntry >>> 8) << SizeClasses.PAGE_SHIFT;
-        return isSlotStart(inSpan, taggedEntry & 0xFF);
-    }
-
-    /**
-     * The free of a slot of another shard by a thread with its own cache, checked from the page
-     * table as the fast path checks (a slot start of a small span): a slot that may share a cache
-     * line with its neighbours goes to the remote buffer, to go home (reused here, it would put
-     * this thread's writes on a line the other shard's thread may be writing); a slot that fills
-     * whole lines is pushed on this cache as a slot of its own shard would be (it goes home when
-     * the stack drains). False, with nothing done, for anything else (which takes the slow path).
-     */
-    private boolean freeRemote(ThreadCache cache, long offset, int entry, long address) {
-        int sizeClass = entry & 0xFF;
-        if (!isSlotStart(slotOffsetInSpan(offset, entry), sizeClass)) {
-            return false;
-        }
-        pushOtherShardsSlot(cache, sizeClass, address);
-        return true;
-    }
-
-    /**
-     * The free of a small slot by a virtual thread, straight from the page table as the fast
-     * path's check goes, into the shared cache of its CPU under that cache's lock; the span is
-     * looked at only for the double-free check the slow path makes (a slot already back in its
-     * span is refused there, with the message). A profile of 1000 virtual threads had a quarter
-     * of its samples in the slow path's generic lookups (docs/benchmarks.md). False, with nothing
-     * done, for anything else: a platform thread without its cache, checked mode, a closed heap,
-     * a large object, a sampled span, a slot back in its span.
-     */
-    private boolean freeVirtual(long offset, int entry, long address) {
-        int sizeClass = entry & 0xFF;
-        long inSpan = slotOffsetInSpan(offset, entry);
-        if (checked || closed || !isSlotStart(inSpan, sizeClass) || !Thread.currentThread().isVirtual()) {
-            return false;
-        }
-        // Read without a lock, as spanAt reads it: a stale span fails the bitmap test or is
-        // caught when its slot reaches the central list.
-        HeapArena arena = range.arenas[(int) (offset >>> HeapArena.SHIFT)];
-        Span span = arena == null ? null
-                : arena.spans[(int) ((offset >>> SizeClasses.PAGE_SHIFT) & (HeapArena.PAGES - 1)) - (int) (inSpan >>> SizeClasses.PAGE_SHIFT)];
-        if (span == null || !span.isAllocatedRacy((int) Math.unsignedMultiplyHigh(inSpan, SizeClasses.DIVISIBILITY[sizeClass]))) {
-            return false;
-        }
-        ThreadCache cache = registry.sharedCacheOfCpu();
-        cache.sharedLock.lock();
-        try {
-            pushOrDrain(cache, sizeClass, address);
-        } finally {
-            cache.sharedLock.unlock();
-        }
-        return true;
-    }
-
-    /**
-     * Where {@code offset} (from the heap's base) lies in its small span, from the page's
-     * page-table {@code entry} (whatever its shard); far past any slot area for a page with the
-     * sampled-span bit, and inside no slot area for a free or large page (class 0).
-     */
-    private static long slotOffsetInSpan(long offset, int entry) {
-        return (offset & SizeClasses.PAGE_MASK) | (long) ((entry >>> 8) & PageHeap.PAGE_FIELD_MASK) << SizeClasses.PAGE_SHIFT;
-    }
-
-    private static boolean isSlotStart(long inSpan, int sizeClass) {
-        return inSpan < SLOT_AREA_END[sizeClass] && SizeClasses.isSlotMultiple(inSpan, sizeClass);
-    }
-
-    /** Frees a slot of another shard's span into {@code cache}: remote buffer or stack, as {@link #freeRemote} explains. */
-    private void pushOtherShardsSlot(ThreadCache cache, int sizeClass, long address) {
-        if (SHARES_CACHE_LINES[sizeClass]) {
-            cache.pushRemote(sizeClass, address, centrals);
-        } else {
-            pushOrDrain(cache, sizeClass, address);
-        }
+        return SlotFree.isSlotStart(inSpan, taggedEntry & 0xFF);
     }
 
     private void freeSlow(long address, String operation) {
@@ -503,32 +372,7 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
             }
             return;
         }
-        int slot = span.slotOf(address);
-        if (checked) {
-            centrals.owning(address, span.sizeClass).freeChecked(address, span, slot);
-            return;
-        }
-        // A slot already back in its span is a double free: seen without the span's lock, since a
-        // legal free was handed its slot through a lock after the bit was set.
-        if (!span.isAllocatedRacy(slot)) {
-            throw Errors.doubleFree(operation, address, span);
-        }
-        ThreadCache cache = registry.cacheForCurrentThread();
-        if (cache.owner != null) {
-            // A thread's first free (its cache was just made): the fast path's choice, once.
-            if (span.listShard != cache.shard) {
-                pushOtherShardsSlot(cache, span.sizeClass, address);
-            } else {
-                pushOrDrain(cache, span.sizeClass, address);
-            }
-            return;
-        }
-        cache.sharedLock.lock();
-        try {
-            pushOrDrain(cache, span.sizeClass, address);
-        } finally {
-            cache.sharedLock.unlock();
-        }
+        slotFree.freeSlot(span, address, operation);
     }
 
     /**
@@ -546,12 +390,6 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
                     : Errors.notSlotStart(operation, address, span);
         }
         return span;
-    }
-
-    private void pushOrDrain(ThreadCache cache, int sizeClass, long address) {
-        if (!cache.push(sizeClass, address)) {
-            cache.drainHalfAndPush(sizeClass, centrals, address);
-        }
     }
 
     private void freeDedicated(long address, String operation) {

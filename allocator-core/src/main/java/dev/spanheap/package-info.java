@@ -4,6 +4,8 @@
  *
  * <h2>Glossary</h2>
  * <ul>
+ * <li><b>heap</b> ({@link dev.spanheap.SpanHeap}): the facade: the API, its lifecycle, and the
+ *     fast paths (the pop from the thread's own cache; the free's page-table check and push).</li>
  * <li><b>page</b>: 8 KiB, the allocator's unit of address space.</li>
  * <li><b>address range</b> ({@link dev.spanheap.AddressRange}): the heap's one reservation, the
  *     flat page table the free fast path reads, and the held-bytes count the limit bounds.</li>
@@ -17,6 +19,9 @@
  * <li><b>thread cache</b> ({@link dev.spanheap.ThreadCache}, Go's mcache): per platform thread,
  *     a stack of free slot addresses per class, and a remote-free buffer for slots of other
  *     shards; no lock, no atomics.</li>
+ * <li><b>slot allocation, slot free</b> ({@link dev.spanheap.SlotAllocation},
+ *     {@link dev.spanheap.SlotFree}): a small allocation that misses the own cache, and the routing
+ *     of a small slot freed off the fast path (another shard's, a virtual thread's, the slow path's).</li>
  * <li><b>central list</b> ({@link dev.spanheap.CentralList}, Go's mcentral): per class and shard,
  *     the spans with free slots; moves slots to and from caches in batches
  *     ({@link dev.spanheap.CentralLists} routes slots to the list that holds their span).</li>
@@ -55,8 +60,8 @@
  * <li>Push on the thread cache's stack for the class.</li>
  * <li>Full stack: the older half goes back to the central lists; a span whose last slot returns
  *     goes back to the page heap that owns its arena, merging with free neighbours.</li>
- * <li>A slot of another shard: to the remote-free buffer, home in a batch (or, if it fills whole
- *     cache lines, on the stack as in step 2).</li>
+ * <li>A slot of another shard ({@link dev.spanheap.SlotFree}): to the remote-free buffer, home in
+ *     a batch (or, if it fills whole cache lines, on the stack as in step 2).</li>
  * <li>Anything else (large, dedicated, bad address, or any slot of a span holding a live profile
  *     sample, whose page-table entries carry the sampled-span bit) takes {@code freeSlow}, which
  *     checks and explains, and drops a sample before its block is freed.</li>
