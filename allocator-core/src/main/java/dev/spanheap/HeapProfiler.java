@@ -46,7 +46,7 @@ final class HeapProfiler {
     static final int MAX_STACK_DEPTH = 32;
     /** The classes whose frames lead from the caller into the sampling; a sample's stack starts below them. */
     private static final Set<String> ALLOCATOR_FRAMES = Set.of(SpanHeap.class.getName(), SlotAllocation.class.getName(),
-            HeapProfiler.class.getName());
+            LargeObjects.class.getName(), HeapProfiler.class.getName());
     private static final StackWalker WALKER = StackWalker.getInstance();
 
     /** Mean bytes between two sample points. */

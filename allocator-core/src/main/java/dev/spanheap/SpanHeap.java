@@ -57,6 +57,8 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
     /** Small slots off the fast paths: their allocation, and the routing of their frees. */
     private final SlotAllocation slotAllocation;
     private final SlotFree slotFree;
+    /** Requests that leave the size classes: page runs and dedicated mappings. */
+    private final LargeObjects largeObjects;
     private final ThreadCacheRegistry registry;
     /** The registry's table of platform threads' caches, kept here so the fast paths reach it with one load. */
     private final ThreadCache[] caches;
@@ -108,6 +110,7 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         this.caches = registry.caches;
         this.slotAllocation = new SlotAllocation(checked, centrals, registry, profiler);
         this.slotFree = new SlotFree(checked, range, centrals, registry);
+        this.largeObjects = new LargeObjects(range, pageHeaps, dedicated, profiler, slotAllocation::shardOfCurrentThread);
         this.scavenger = new Scavenger(this);
         this.stacks = new ThreadStacks(this);
         try {
@@ -235,35 +238,7 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
 
     private long allocateFromHeap(long byteSize, long byteAlignment, int sizeClass) {
         scavenger.ensureStarted();
-        if (sizeClass != 0) {
-            return slotAllocation.allocate(byteSize, sizeClass);
-        }
-        long alignPages = Math.max(1, byteAlignment >>> SizeClasses.PAGE_SHIFT);
-        long pageCount = Math.max(1, (byteSize + SizeClasses.PAGE_MASK) >>> SizeClasses.PAGE_SHIFT);
-        if (byteSize <= HeapArena.BYTES && pageCount + alignPages - 1 <= HeapArena.PAGES) {
-            Span span = sampledLarge(pageHeaps[slotAllocation.shardOfCurrentThread()].allocateLarge(byteSize, (int) pageCount, (int) alignPages),
-                    byteSize);
-            return span.needsZero ? span.start : span.start | 1;
-        }
-        if (byteSize > Long.MAX_VALUE - byteAlignment - OsMemory.OS_PAGE_SIZE) {
-            throw Errors.tooLarge("allocate", byteSize, byteAlignment);
-        }
-        long address = dedicated.map(byteSize, byteAlignment, Arena.ofShared());
-        if (profiler != null) {
-            long mappedBytes = dedicated.at(address).mappedBytes();
-            if (profiler.drawBlock(mappedBytes)) {
-                profiler.sampleDedicated(address, byteSize, mappedBytes);
-            }
-        }
-        return address | 1;
-    }
-
-    /** {@code span}, a large object just handed out for {@code byteSize} bytes, after the heap profile's draw (and sample) for it. */
-    private Span sampledLarge(Span span, long byteSize) {
-        if (profiler != null && profiler.drawBlock(span.bytes())) {
-            profiler.sampleLarge(span, byteSize);
-        }
-        return span;
+        return sizeClass != 0 ? slotAllocation.allocate(byteSize, sizeClass) : largeObjects.allocate(byteSize, byteAlignment);
     }
 
     /** The segment for a block this heap just handed out at {@code address}. */
@@ -300,19 +275,11 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
             throw Errors.nullSegment("free");
         }
         if (segment.scope() != memoryScope) {
-            freeForeignScope(segment);
+            checkOpen("free");
+            largeObjects.freeMappedSegment(segment);
             return;
         }
         freeAddress(segment.address());
-    }
-
-    private void freeForeignScope(MemorySegment segment) {
-        checkOpen("free");
-        DedicatedMappings.Mapping mapping = dedicated.at(segment.address());
-        if (mapping == null || !segment.scope().equals(mapping.scope().scope())) {
-            throw Errors.foreignSegment("free", segment);
-        }
-        freeDedicated(segment.address(), "free");
     }
 
     /** Frees an address returned by {@link #allocateAddress} (or the address of an allocated segment). */
@@ -358,7 +325,7 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
     private void freeSlow(long address, String operation) {
         checkOpen(operation);
         if (!range.contains(address)) {
-            freeDedicated(address, operation);
+            largeObjects.freeDedicated(address, operation);
             return;
         }
         Span span = spanStartingAt(address, operation);
@@ -367,12 +334,10 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
             profiler.drop(span, address);
         }
         if (span.isLarge()) {
-            if (!range.arenaAt(address).owner.freeLarge(span, address)) {
-                throw Errors.inFreePages(operation, address);
-            }
-            return;
+            largeObjects.free(span, address, operation);
+        } else {
+            slotFree.freeSlot(span, address, operation);
         }
-        slotFree.freeSlot(span, address, operation);
     }
 
     /**
@@ -390,15 +355,6 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
                     : Errors.notSlotStart(operation, address, span);
         }
         return span;
-    }
-
-    private void freeDedicated(long address, String operation) {
-        if (profiler != null) {
-            profiler.dropDedicated(address);
-        }
-        if (dedicated.unmap(address) == null) {
-            throw Errors.notFromHeap(operation, address);
-        }
     }
 
     // ================================================================ reallocation and queries
@@ -452,11 +408,7 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
     public long usableSize(long address) {
         checkOpen("usableSize");
         if (!range.contains(address)) {
-            DedicatedMappings.Mapping mapping = dedicated.at(address);
-            if (mapping == null) {
-                throw Errors.notFromHeap("usableSize", address);
-            }
-            return mapping.mappedBytes();
+            return largeObjects.mappedBytes(address);
         }
         Span span = spanStartingAt(address, "usableSize");
         if (span.isLarge()) {

@@ -29,6 +29,8 @@
  *     free page runs ({@link dev.spanheap.FreeRunIndex}: coalesced best fit, O(1) under 1 MiB),
  *     spans and large objects; its {@link dev.spanheap.PageReleaser} returns free runs to the OS.
  *     Objects larger than an arena: {@link dev.spanheap.DedicatedMappings}.</li>
+ * <li><b>large objects</b> ({@link dev.spanheap.LargeObjects}, Go's large-object path of
+ *     mallocgc): requests that leave the size classes, as page runs or dedicated mappings.</li>
  * <li><b>scavenger</b> ({@link dev.spanheap.Scavenger}): returns idle free pages to the OS.</li>
  * <li><b>JFR events</b> ({@link dev.spanheap.HeapEvents}): arenas mapped, memory released, the
  *     limit reached, out of memory (all from slow paths), and a periodic summary per open heap

@@ -1,0 +1,114 @@
+package dev.spanheap;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.function.IntSupplier;
+
+/**
+ * The heap's large objects, the requests that leave the size classes (over 32 KiB, or aligned
+ * beyond 8 KiB): a run of whole pages from the current thread's shard's page heap, or, for an
+ * object larger than an arena, a dedicated mapping of its own; with the heap profile's draw for
+ * each, their frees and their usable sizes. Go's large-object path of {@code mallocgc}
+ * ({@code largeAlloc}, now {@code mallocgcLarge}: a span straight from {@code mheap.alloc});
+ * the dedicated mappings have no Go counterpart, since Go's heap grows by arenas for any size.
+ * See {@code package-info.java} for the overview.
+ *
+ * <p>Synchronization: no mutable state of its own; the page heaps, the mappings and the profiler
+ * each lock for themselves.
+ */
+final class LargeObjects {
+
+    private final AddressRange range;
+    /** One page heap per shard, in lock order. */
+    private final PageHeap[] pageHeaps;
+    private final DedicatedMappings dedicated;
+    /** The sampled heap profile, or null when profiling is off. */
+    private final HeapProfiler profiler;
+    /** The shard the current thread allocates from ({@link SlotAllocation#shardOfCurrentThread}). */
+    private final IntSupplier shardOfCurrentThread;
+
+    LargeObjects(AddressRange range, PageHeap[] pageHeaps, DedicatedMappings dedicated, HeapProfiler profiler,
+            IntSupplier shardOfCurrentThread) {
+        this.range = range;
+        this.pageHeaps = pageHeaps;
+        this.dedicated = dedicated;
+        this.profiler = profiler;
+        this.shardOfCurrentThread = shardOfCurrentThread;
+    }
+
+    /**
+     * Allocates {@code byteSize} bytes aligned to {@code byteAlignment} (a request of size class 0)
+     * and returns the address with bit 0 set when the memory is known to be zero.
+     */
+    long allocate(long byteSize, long byteAlignment) {
+        long alignPages = Math.max(1, byteAlignment >>> SizeClasses.PAGE_SHIFT);
+        long pageCount = Math.max(1, (byteSize + SizeClasses.PAGE_MASK) >>> SizeClasses.PAGE_SHIFT);
+        if (byteSize <= HeapArena.BYTES && pageCount + alignPages - 1 <= HeapArena.PAGES) {
+            Span span = sampledLarge(pageHeaps[shardOfCurrentThread.getAsInt()].allocateLarge(byteSize, (int) pageCount, (int) alignPages),
+                    byteSize);
+            return span.needsZero ? span.start : span.start | 1;
+        }
+        if (byteSize > Long.MAX_VALUE - byteAlignment - OsMemory.OS_PAGE_SIZE) {
+            throw Errors.tooLarge("allocate", byteSize, byteAlignment);
+        }
+        long address = dedicated.map(byteSize, byteAlignment, Arena.ofShared());
+        if (profiler != null) {
+            long mappedBytes = dedicated.at(address).mappedBytes();
+            if (profiler.drawBlock(mappedBytes)) {
+                profiler.sampleDedicated(address, byteSize, mappedBytes);
+            }
+        }
+        return address | 1;
+    }
+
+    /** {@code span}, a large object just handed out for {@code byteSize} bytes, after the heap profile's draw (and sample) for it. */
+    private Span sampledLarge(Span span, long byteSize) {
+        if (profiler != null && profiler.drawBlock(span.bytes())) {
+            profiler.sampleLarge(span, byteSize);
+        }
+        return span;
+    }
+
+    /**
+     * Frees the large object at {@code address}, the start of large span {@code span} (its sample,
+     * if any, already dropped), to the page heap that owns its arena.
+     *
+     * @throws IllegalArgumentException if it is not a live large object (a double free)
+     */
+    void free(Span span, long address, String operation) {
+        if (!range.arenaAt(address).owner.freeLarge(span, address)) {
+            throw Errors.inFreePages(operation, address);
+        }
+    }
+
+    /**
+     * Frees a segment whose scope is not the heap's range: it must be a dedicated mapping's,
+     * with that mapping's own scope.
+     */
+    void freeMappedSegment(MemorySegment segment) {
+        DedicatedMappings.Mapping mapping = dedicated.at(segment.address());
+        if (mapping == null || !segment.scope().equals(mapping.scope().scope())) {
+            throw Errors.foreignSegment("free", segment);
+        }
+        freeDedicated(segment.address(), "free");
+    }
+
+    /** Frees an address outside the heap's range, which must start a dedicated mapping. */
+    void freeDedicated(long address, String operation) {
+        if (profiler != null) {
+            profiler.dropDedicated(address);
+        }
+        if (dedicated.unmap(address) == null) {
+            throw Errors.notFromHeap(operation, address);
+        }
+    }
+
+    /** The mapped bytes of the dedicated mapping at {@code address} (outside the heap's range). */
+    long mappedBytes(long address) {
+        DedicatedMappings.Mapping mapping = dedicated.at(address);
+        if (mapping == null) {
+            throw Errors.notFromHeap("usableSize", address);
+        }
+        return mapping.mappedBytes();
+    }
+}
