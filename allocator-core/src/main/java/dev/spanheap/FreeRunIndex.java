@@ -94,9 +94,13 @@ final class FreeRunIndex {
         return fromTree == NONE || Long.compareUnsigned(spareLongRun, fromTree) < 0 ? spareLongRun : fromTree;
     }
 
-    /** Records a free run at arena-local {@code [start, start + length)}; it must touch no other run. */
-    void insert(HeapArena arena, int start, int length, long since) {
+    /**
+     * Records a free run at arena-local {@code [start, start + length)} of which
+     * {@code dirtyPages} are dirty; it must touch no other run.
+     */
+    void insert(HeapArena arena, int start, int length, int dirtyPages, long since) {
         arena.freeRunAtStart[start] = length;
+        arena.freeRunDirty[start] = dirtyPages;
         arena.freeRunAtEnd[start + length - 1] = length;
         arena.freeRunSince[start] = since;
         long page = arena.firstPage + start;
@@ -153,14 +157,15 @@ final class FreeRunIndex {
         shortRunCount--;
     }
 
-    /** Inserts a free run, first merging it with free neighbours so that no two runs touch. */
-    void coalesceAndInsert(HeapArena arena, int start, int length, long since) {
+    /** Inserts a free run ({@code dirtyPages} of it dirty), first merging it with free neighbours so that no two runs touch. */
+    void coalesceAndInsert(HeapArena arena, int start, int length, int dirtyPages, long since) {
         if (start > 0) {
             int before = arena.freeRunAtEnd[start - 1];
             if (before > 0) {
                 remove(arena, start - before, before);
                 start -= before;
                 length += before;
+                dirtyPages += arena.freeRunDirty[start];
             }
         }
         int end = start + length;
@@ -169,9 +174,20 @@ final class FreeRunIndex {
             if (after > 0) {
                 remove(arena, end, after);
                 length += after;
+                dirtyPages += arena.freeRunDirty[end];
             }
         }
-        insert(arena, start, length, since);
+        insert(arena, start, length, dirtyPages, since);
+    }
+
+    /**
+     * Dirty pages of arena-local {@code [local, local + pages)}, inside the free run at
+     * {@code runStart} of {@code runLength} pages: from the run's count when it is dirty or
+     * clean throughout, else counted from the bits.
+     */
+    static int dirtyPagesIn(HeapArena arena, int runStart, int runLength, int local, int pages) {
+        int runDirty = arena.freeRunDirty[runStart];
+        return runDirty == runLength ? pages : runDirty == 0 ? 0 : arena.countDirty(local, pages);
     }
 
     /** Whether the run at arena-local {@code start} of {@code length} pages is indexed (a walk of its list: for checks). */

@@ -38,6 +38,12 @@ final class HeapArena {
      */
     final long[] runNext = new long[PAGES];
     final long[] runPrevious = new long[PAGES];
+    /**
+     * How many pages of the free run starting at this page are dirty: kept with the run by the
+     * {@link FreeRunIndex}, so that a span cut from a run that is dirty (or clean) throughout
+     * needs no pass over {@link #dirty} (the count was 17% of a large-object pair's profile).
+     */
+    final int[] freeRunDirty = new int[PAGES];
     /** When the free run starting at this page was freed ({@link AddressRange#coarseNanos()}), for the scavenger. */
     final long[] freeRunSince = new long[PAGES];
     /** One bit per page: 1 = may hold non-zero bytes (used since it was mapped or last released). */

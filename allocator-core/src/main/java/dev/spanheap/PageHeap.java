@@ -299,7 +299,7 @@ final class PageHeap {
             start = (runStart + alignPages - 1) / alignPages * alignPages;
             arena = range.arenaOfPage(start);
             local = (int) (start - arena.firstPage);
-            dirtyPages = arena.countDirty(local, pages);
+            dirtyPages = FreeRunIndex.dirtyPagesIn(arena, (int) (runStart - arena.firstPage), runLength, local, pages);
             long growth = (long) (pages - dirtyPages) << SizeClasses.PAGE_SHIFT;
             if (growth == 0 || range.tryHold(growth)) {
                 break;
@@ -342,12 +342,13 @@ final class PageHeap {
         long runStart = FreeRunIndex.start(key);
         HeapArena arena = range.arenaOfPage(runStart);
         int local = (int) (runStart - arena.firstPage);
-        int dirtyPages = arena.countDirty(local, pages);
+        int runLength = FreeRunIndex.length(key);
+        int dirtyPages = FreeRunIndex.dirtyPagesIn(arena, local, runLength, local, pages);
         long growth = (long) (pages - dirtyPages) << SizeClasses.PAGE_SHIFT;
         if (growth != 0 && !range.tryHold(growth)) {
             return null;
         }
-        return carve(arena, runStart, FreeRunIndex.length(key), local, pages, dirtyPages, sizeClass);
+        return carve(arena, runStart, runLength, local, pages, dirtyPages, sizeClass);
     }
 
     /**
@@ -357,15 +358,18 @@ final class PageHeap {
      */
     private Span carve(HeapArena arena, long runStart, int runLength, int local, int pages, int dirtyPages, int sizeClass) {
         long start = arena.firstPage + local;
-        long since = arena.freeRunSince[(int) (runStart - arena.firstPage)];
-        freeRuns.remove(arena, (int) (runStart - arena.firstPage), runLength);
+        int runLocal = (int) (runStart - arena.firstPage);
+        long since = arena.freeRunSince[runLocal];
         int head = (int) (start - runStart);
         int tail = runLength - head - pages;
+        int headDirty = head == 0 ? 0 : FreeRunIndex.dirtyPagesIn(arena, runLocal, runLength, runLocal, head);
+        int tailDirty = arena.freeRunDirty[runLocal] - headDirty - dirtyPages;
+        freeRuns.remove(arena, runLocal, runLength);
         if (head > 0) {
-            freeRuns.insert(arena, (int) (runStart - arena.firstPage), head, since);
+            freeRuns.insert(arena, runLocal, head, headDirty, since);
         }
         if (tail > 0) {
-            freeRuns.insert(arena, local + pages, tail, since);
+            freeRuns.insert(arena, local + pages, tail, tailDirty, since);
         }
         dirtyFreePages -= dirtyPages;
         freePages -= pages;
@@ -413,7 +417,7 @@ final class PageHeap {
         }
         arenasOwned++;
         freePages += HeapArena.PAGES;
-        freeRuns.insert(arena, 0, HeapArena.PAGES, range.coarseNanos());
+        freeRuns.insert(arena, 0, HeapArena.PAGES, 0, range.coarseNanos());
         return true;
     }
 
@@ -426,7 +430,8 @@ final class PageHeap {
         pagesInSpans -= span.pages;
         freePages += span.pages;
         dirtyFreePages += span.pages;
-        freeRuns.coalesceAndInsert(arena, local, span.pages, range.coarseNanos());
+        // Every page of a span is dirty: carve marked the clean ones.
+        freeRuns.coalesceAndInsert(arena, local, span.pages, span.pages, range.coarseNanos());
         if (spanPoolSize == spanPool.length) {
             spanPool = Arrays.copyOf(spanPool, spanPool.length * 2);
         }
@@ -562,8 +567,13 @@ final class PageHeap {
                             return "free page " + (arena.firstPage + page + i) + " has pageInfo " + pageInfo[(int) (arena.firstPage + page + i)];
                         }
                     }
+                    int dirtyPages = arena.countDirty(page, length);
+                    if (arena.freeRunDirty[page] != dirtyPages) {
+                        return "free run at page " + (arena.firstPage + page) + " counts " + arena.freeRunDirty[page]
+                                + " dirty pages, its dirty bits " + dirtyPages;
+                    }
                     free += length;
-                    dirtyFree += arena.countDirty(page, length);
+                    dirtyFree += dirtyPages;
                     runs++;
                     page += length;
                     previousWasFree = true;

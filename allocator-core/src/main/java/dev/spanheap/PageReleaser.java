@@ -199,7 +199,7 @@ final class PageReleaser {
                 released += bytes;
                 releasedBytesTotal += bytes;
                 pageHeap.dirtyPagesReleased(dirtyPages);
-                freeRuns.coalesceAndInsert(arena, local, runLength, arena.freeRunSince[local]);
+                freeRuns.coalesceAndInsert(arena, local, runLength, arena.countDirty(local, runLength), arena.freeRunSince[local]);
                 if (refused) {
                     return released;
                 }
@@ -238,6 +238,7 @@ final class PageReleaser {
             return 0;
         }
         arena.setDirty(local, runLength, false);
+        arena.freeRunDirty[local] = 0; // the run stays in the index, clean now
         long bytes = (long) dirtyPages << SizeClasses.PAGE_SHIFT;
         releasedBytesTotal += bytes;
         pageHeap.dirtyPagesReleased(dirtyPages);

@@ -58,7 +58,7 @@ class FreeRunIndexTest {
         Reference reference = new Reference();
         // Pages in use are the complement of the runs; start with every arena one free run.
         for (HeapArena arena : arenas) {
-            index.insert(arena, 0, HeapArena.PAGES, 0);
+            index.insert(arena, 0, HeapArena.PAGES, 0, 0);
             reference.runs.put(arena.firstPage, HeapArena.PAGES);
         }
         List<long[]> used = new ArrayList<>(); // {global first page, length}
@@ -80,17 +80,20 @@ class FreeRunIndexTest {
                 assertEquals(expectedLength, reference.runs.remove(start), context);
                 HeapArena arena = range.arenaOfPage(start);
                 int local = (int) (start - arena.firstPage);
-                index.remove(arena, local, expectedLength);
+                // As PageHeap.carve does: the rest keeps its dirty pages, the pages taken become dirty.
                 int rest = expectedLength - (int) pages;
+                int restDirty = arena.freeRunDirty[local] - FreeRunIndex.dirtyPagesIn(arena, local, expectedLength, local, (int) pages);
+                index.remove(arena, local, expectedLength);
+                arena.setDirty(local, (int) pages, true);
                 if (rest > 0) {
-                    index.insert(arena, local + (int) pages, rest, step);
+                    index.insert(arena, local + (int) pages, rest, restDirty, step);
                     reference.runs.put(start + pages, rest);
                 }
                 used.add(new long[] {start, pages});
             } else {
                 long[] run = used.remove(random.nextInt(used.size()));
                 HeapArena arena = range.arenaOfPage(run[0]);
-                index.coalesceAndInsert(arena, (int) (run[0] - arena.firstPage), (int) run[1], step);
+                index.coalesceAndInsert(arena, (int) (run[0] - arena.firstPage), (int) run[1], (int) run[1], step);
                 // The reference coalesces by hand, within the arena.
                 long start = run[0];
                 long length = run[1];
@@ -112,7 +115,9 @@ class FreeRunIndexTest {
         }
         for (var e : reference.runs.entrySet()) {
             HeapArena arena = range.arenaOfPage(e.getKey());
-            assertTrue(index.contains(arena, (int) (e.getKey() - arena.firstPage), e.getValue()), "seed " + seed);
+            int local = (int) (e.getKey() - arena.firstPage);
+            assertTrue(index.contains(arena, local, e.getValue()), "seed " + seed);
+            assertEquals(arena.countDirty(local, e.getValue()), arena.freeRunDirty[local], "seed " + seed + ": dirty pages of the run at " + e.getKey());
         }
         long[] visited = {0};
         index.visitLongestFirst(key -> {
