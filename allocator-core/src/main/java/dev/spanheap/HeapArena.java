@@ -76,15 +76,23 @@ final class HeapArena {
 
     /** Counts the dirty pages among {@code [page, page + count)} (arena-local page numbers). */
     int countDirty(int page, int count) {
-        int total = 0;
-        int end = page + count;
-        while (page < end) {
-            int word = page >>> 6;
-            int bit = page & 63;
-            int take = Math.min(64 - bit, end - page);
-            long mask = take == 64 ? -1L : ((1L << take) - 1) << bit;
-            total += Long.bitCount(dirty[word] & mask);
-            page += take;
+        if (count <= 0) {
+            return 0;
+        }
+        int last = page + count - 1;
+        int firstWord = page >>> 6;
+        int lastWord = last >>> 6;
+        // Shift counts are taken mod 64: the masks keep bits page % 64 and up, and last % 64 and down.
+        long firstMask = -1L << page;
+        long lastMask = -1L >>> (63 - (last & 63));
+        if (firstWord == lastWord) {
+            return Long.bitCount(dirty[firstWord] & firstMask & lastMask);
+        }
+        // Whole words in between, in a loop the JIT unrolls: the run's length decided nothing
+        // per word (a run of a few hundred pages, with a partly clean rest, is the large-object case).
+        int total = Long.bitCount(dirty[firstWord] & firstMask) + Long.bitCount(dirty[lastWord] & lastMask);
+        for (int word = firstWord + 1; word < lastWord; word++) {
+            total += Long.bitCount(dirty[word]);
         }
         return total;
     }
