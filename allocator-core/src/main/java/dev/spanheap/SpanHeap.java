@@ -414,7 +414,6 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         if (span.isLarge()) {
             return span.bytes();
         }
-        int slot = span.slotOf(address);
         if (!centrals.owning(address, span.sizeClass).isAllocated(address)) {
             throw Errors.doubleFree("usableSize", address, span);
         }
