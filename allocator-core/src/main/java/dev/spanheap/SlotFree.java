@@ -75,8 +75,9 @@ final class SlotFree {
      * span is refused there, with the message). A profile of 1000 virtual threads had a quarter
      * of its samples in the slow path's generic lookups (docs/benchmarks.md). False, with nothing
      * done, for anything else: a platform thread without its cache, checked mode, a large object,
-     * a sampled span, a slot back in its span. The caller has checked that the heap is open (a
-     * closed heap's shared caches must not take slots: its free goes to the slow path, which throws).
+     * a sampled span, a slot back in its span. A closed heap never gets here: its page table is
+     * empty ({@link AddressRange#unmapAll}), so the caller's bound check sends its frees to the slow
+     * path, which throws.
      */
     boolean freeVirtual(long offset, int entry, long address) {
         int sizeClass = entry & 0xFF;

@@ -303,7 +303,7 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
             if (slotFree.freeRemote(cache, offset, entry ^ cache.shardTag, address)) {
                 return;
             }
-        } else if (page < info.length && !closed && slotFree.freeVirtual(offset, info[(int) page], address)) {
+        } else if (page < info.length && slotFree.freeVirtual(offset, info[(int) page], address)) {
             return;
         }
         freeSlow(address, "free");
