@@ -64,6 +64,9 @@
  *     goes back to the page heap that owns its arena, merging with free neighbours.</li>
  * <li>A slot of another shard ({@link dev.spanheap.SlotFree}): to the remote-free buffer, home in
  *     a batch (or, if it fills whole cache lines, on the stack as in step 2).</li>
+ * <li>A slot freed by a virtual thread (no cache of its own): the same page-table check, then its
+ *     span's bitmap bit (a slot back in its span goes on to the next step, which reports the double
+ *     free), then a push on the shared cache of the thread's CPU under that cache's lock.</li>
  * <li>Anything else (large, dedicated, bad address, or any slot of a span holding a live profile
  *     sample, whose page-table entries carry the sampled-span bit) takes {@code freeSlow}, which
  *     checks and explains, and drops a sample before its block is freed.</li>
