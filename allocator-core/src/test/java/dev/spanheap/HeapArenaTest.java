@@ -33,4 +33,15 @@ class HeapArenaTest {
                     "seed " + seed + " step " + step + ": pages " + page + " + " + count);
         }
     }
+
+    @Test
+    void anEmptyRangeCountsNothingEvenAtAWordBoundaryOfDirtyPages() {
+        HeapArena arena = new HeapArena(0, 1L << 30, 0, null);
+        arena.setDirty(0, HeapArena.PAGES, true);
+        for (int page : new int[] {0, 1, 63, 64, 128, HeapArena.PAGES - 64, HeapArena.PAGES - 1}) {
+            assertEquals(0, arena.countDirty(page, 0), "0 pages from page " + page);
+            assertEquals(1, arena.countDirty(page, 1), "1 page from page " + page);
+        }
+        assertEquals(HeapArena.PAGES, arena.countDirty(0, HeapArena.PAGES));
+    }
 }

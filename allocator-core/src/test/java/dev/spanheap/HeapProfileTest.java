@@ -233,6 +233,26 @@ class HeapProfileTest {
         }
     }
 
+    /** Checked mode has no thread caches: its allocations are sampled on the way from the central list. */
+    @Test
+    void checkedModeAllocationsAreSampled() {
+        try (SpanHeap heap = heap(512, true)) {
+            long[] addresses = new long[3000];
+            for (int i = 0; i < addresses.length; i++) {
+                addresses[i] = heap.allocateAddress(100);
+            }
+            HeapProfile profile = heap.profile();
+            assertTrue(profile.samplesTaken() > 100, profile.samplesTaken() + " samples");
+            assertWithin(300_000, profile.liveBytes(), 0.25, "live bytes of 3000 blocks of 100 bytes");
+            heap.verifyInvariants();
+            for (long address : addresses) {
+                heap.freeAddress(address);
+            }
+            assertEquals(0, heap.profile().liveBytes());
+            heap.verifyInvariants();
+        }
+    }
+
     /**
      * Large objects and dedicated mappings (bigger than the interval, so sampled nearly always):
      * their samples are taken on the slow path, estimate about their size, and go with the free.

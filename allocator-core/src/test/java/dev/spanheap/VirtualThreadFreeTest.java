@@ -12,9 +12,13 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
 /**
- * A virtual thread's free of a small slot from the page table into its CPU's shared cache
- * ({@link SlotFree#freeVirtual}), and every case it must leave to the slow path: a large object,
- * checked mode, a slot back in its span, a span with a live profile sample, a closed heap.
+ * The frees that {@link SlotFree} takes from the page table without the slow path: a virtual
+ * thread's free of a small slot into its CPU's shared cache ({@link SlotFree#freeVirtual}), with
+ * every case it must leave to the slow path (a large object, checked mode, a slot back in its
+ * span, a span with a live profile sample, a closed heap); and addresses that only look like
+ * slot starts from the page table's entry (the tail after a span's last slot, a page boundary
+ * inside a slot of a span of several pages), refused on the owner's thread, on another shard's
+ * and on a virtual thread.
  */
 class VirtualThreadFreeTest {
 
@@ -129,5 +133,76 @@ class VirtualThreadFreeTest {
         });
         assertInstanceOf(IllegalStateException.class, outcome);
         assertFalse(heap.cacheRegistry().sharedCacheOfCpu().sharedLock.isLocked());
+    }
+
+    /** A class whose span has a tail after its last slot: the tail's start is a multiple of the slot size but no slot. */
+    private static int classWithATail() {
+        for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
+            if ((long) SizeClasses.SLOT_SIZE[c] * SizeClasses.SLOTS_PER_SPAN[c] < (long) SizeClasses.SPAN_PAGES[c] * SizeClasses.PAGE_SIZE) {
+                return c;
+            }
+        }
+        throw new AssertionError("every class fills its span");
+    }
+
+    /** A class of several pages per span whose slots straddle the page boundaries. */
+    private static int classStraddlingPages() {
+        for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
+            if (SizeClasses.SPAN_PAGES[c] > 1 && SizeClasses.PAGE_SIZE % SizeClasses.SLOT_SIZE[c] != 0) {
+                return c;
+            }
+        }
+        throw new AssertionError("no class straddles pages");
+    }
+
+    private static Object freeOn(boolean virtual, SpanHeap heap, long address) throws InterruptedException {
+        if (virtual) {
+            return onVirtualThread(() -> {
+                heap.freeAddress(address);
+                return null;
+            });
+        }
+        AtomicReference<Object> outcome = new AtomicReference<>();
+        Thread.ofPlatform().start(() -> {
+            try {
+                heap.allocateAddress(8); // its own cache, on the other shard
+                heap.freeAddress(address);
+            } catch (Throwable e) {
+                outcome.set(e);
+            }
+        }).join();
+        return outcome.get();
+    }
+
+    @Test
+    void theTailAfterASpansLastSlotIsNoSlotOnAnyThread() throws Exception {
+        int c = classWithATail();
+        try (SpanHeap heap = heap(SpanHeapConfig.builder())) {
+            long block = heap.allocateAddress(SizeClasses.SLOT_SIZE[c]);
+            Span span = heap.addressRange().spanAt(block);
+            long tail = span.start + (long) SizeClasses.SLOT_SIZE[c] * SizeClasses.SLOTS_PER_SPAN[c];
+            Throwable own = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> heap.freeAddress(tail));
+            assertTrue(own.getMessage().contains("slot"), own.getMessage());
+            assertInstanceOf(IllegalArgumentException.class, freeOn(false, heap, tail), "another shard's thread");
+            assertInstanceOf(IllegalArgumentException.class, freeOn(true, heap, tail), "a virtual thread");
+            heap.freeAddress(block);
+            heap.verifyInvariants();
+        }
+    }
+
+    @Test
+    void aPageBoundaryInsideASlotIsNoSlotOnAnyThread() throws Exception {
+        int c = classStraddlingPages();
+        try (SpanHeap heap = heap(SpanHeapConfig.builder())) {
+            long block = heap.allocateAddress(SizeClasses.SLOT_SIZE[c]);
+            Span span = heap.addressRange().spanAt(block);
+            long boundary = span.start + SizeClasses.PAGE_SIZE; // inside a slot: the size does not divide the page
+            assertEquals(-1, span.slotOf(boundary));
+            org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> heap.freeAddress(boundary));
+            assertInstanceOf(IllegalArgumentException.class, freeOn(false, heap, boundary), "another shard's thread");
+            assertInstanceOf(IllegalArgumentException.class, freeOn(true, heap, boundary), "a virtual thread");
+            heap.freeAddress(block);
+            heap.verifyInvariants();
+        }
     }
 }
