@@ -210,6 +210,19 @@ class HeapProfileTest {
         }
     }
 
+    /** 3000 live blocks of 100 bytes: sampled with an estimate near their bytes, and every sample dropped with the frees. */
+    private static void assertSampledThenDropped(SpanHeap heap, long[] addresses) {
+        HeapProfile profile = heap.profile();
+        assertTrue(profile.samplesTaken() > 100, profile.samplesTaken() + " samples");
+        assertWithin(300_000, profile.liveBytes(), 0.25, "live bytes of 3000 blocks of 100 bytes");
+        heap.verifyInvariants();
+        for (long address : addresses) {
+            heap.freeAddress(address);
+        }
+        assertEquals(0, heap.profile().liveBytes());
+        heap.verifyInvariants();
+    }
+
     /** Virtual threads allocate from the shared caches, which count down like own caches. */
     @Test
     void virtualThreadsAllocationsAreSampled() throws Exception {
@@ -221,15 +234,7 @@ class HeapProfileTest {
                 }
             });
             virtual.join();
-            HeapProfile profile = heap.profile();
-            assertTrue(profile.samplesTaken() > 100, profile.samplesTaken() + " samples");
-            assertWithin(300_000, profile.liveBytes(), 0.25, "live bytes of 3000 blocks of 100 bytes");
-            heap.verifyInvariants();
-            for (long address : addresses) {
-                heap.freeAddress(address);
-            }
-            assertEquals(0, heap.profile().liveBytes());
-            heap.verifyInvariants();
+            assertSampledThenDropped(heap, addresses);
         }
     }
 
@@ -241,15 +246,7 @@ class HeapProfileTest {
             for (int i = 0; i < addresses.length; i++) {
                 addresses[i] = heap.allocateAddress(100);
             }
-            HeapProfile profile = heap.profile();
-            assertTrue(profile.samplesTaken() > 100, profile.samplesTaken() + " samples");
-            assertWithin(300_000, profile.liveBytes(), 0.25, "live bytes of 3000 blocks of 100 bytes");
-            heap.verifyInvariants();
-            for (long address : addresses) {
-                heap.freeAddress(address);
-            }
-            assertEquals(0, heap.profile().liveBytes());
-            heap.verifyInvariants();
+            assertSampledThenDropped(heap, addresses);
         }
     }
 
