@@ -41,7 +41,7 @@ final class HeapArena {
     /**
      * How many pages of the free run starting at this page are dirty: kept with the run by the
      * {@link FreeRunIndex}, so that a span cut from a run that is dirty (or clean) throughout
-     * needs no pass over {@link #dirty} (the count was 17% of a large-object pair's profile).
+     * needs no pass over {@link #dirty} (docs/design.md, free runs).
      */
     final int[] freeRunDirty = new int[PAGES];
     /** When the free run starting at this page was freed ({@link AddressRange#coarseNanos()}), for the scavenger. */

@@ -376,7 +376,7 @@ final class PageHeap {
         pagesInSpans += pages;
         if (dirtyPages != pages) {
             // Only clean pages change; a run that is dirty throughout (the common case once the
-            // heap is warm) skips the bitmap pass, 8% of a large-object pair (docs/benchmarks.md).
+            // heap is warm) skips the bitmap pass (docs/benchmarks.md, run E's large-pair experiment).
             arena.setDirty(local, pages, true);
         }
         Span span = spanPoolSize > 0 ? spanPool[(int) --spanPoolSize] : new Span(checked);

@@ -22,8 +22,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * free and an allocation that only it could serve waits for it ({@link #awaitRunBeingReleased})
  * instead of mapping another arena.
  *
- * <p>What it changes of the page heap: the dirty bits of its arenas and its free-run index (both
- * guarded by its lock), and its dirty free pages and held bytes, only through
+ * <p>What it changes of the page heap: the dirty bits of its arenas and its free-run index, with
+ * the runs' dirty-page counts (all guarded by its lock), and its dirty free pages and held bytes, only through
  * {@link PageHeap#dirtyPagesReleased}. A release the kernel refuses changes nothing but
  * {@link #releaseFailures}.
  *
@@ -229,7 +229,7 @@ final class PageReleaser {
     private long releaseRun(long runStart, int runLength) {
         HeapArena arena = range.arenaOfPage(runStart);
         int local = (int) (runStart - arena.firstPage);
-        int dirtyPages = arena.countDirty(local, runLength);
+        int dirtyPages = arena.freeRunDirty[local]; // the run's count, kept with it (PageHeap.verify checks it)
         if (dirtyPages == 0) {
             return 0;
         }

@@ -72,8 +72,8 @@ final class SlotFree {
      * The free of a small slot by a virtual thread, straight from the page table as the fast
      * path's check goes, into the shared cache of its CPU under that cache's lock; the span is
      * looked at only for the double-free check the slow path makes (a slot already back in its
-     * span is refused there, with the message). A profile of 1000 virtual threads had a quarter
-     * of its samples in the slow path's generic lookups (docs/benchmarks.md). False, with nothing
+     * span is refused there, with the message): the slow path's generic lookups were what a profile
+     * of 1000 virtual threads showed (docs/benchmarks.md). False, with nothing
      * done, for anything else: a platform thread without its cache, checked mode, a large object,
      * a sampled span, a slot back in its span. A closed heap never gets here: its page table is
      * empty ({@link AddressRange#unmapAll}), so the caller's bound check sends its frees to the slow

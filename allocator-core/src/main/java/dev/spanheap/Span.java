@@ -146,9 +146,10 @@ final class Span {
      * Slot index of {@code address} in this small span, or -1 if it is not the start of a slot.
      * Without a division: the class's {@link SizeClasses#DIVISIBILITY} constant gives both the
      * remainder test and the quotient ({@code offset} is below 2^32, a small span being a few
-     * pages). Every free off the fast path asks this, and the two divisions it used were 12% of a
-     * profile of virtual threads' frees (docs/benchmarks.md). A racily read span may mix two
-     * initialisations; the class still indexes the table (class 0 holds 0, which fails the test).
+     * pages). Every free off the fast path asks this; its two divisions showed in a profile of
+     * virtual threads' frees (docs/benchmarks.md, "Changes measured one by one"). A racily read
+     * span may mix two initialisations; the class still indexes the table (class 0 holds 0, which
+     * fails the test).
      */
     int slotOf(long address) {
         long offset = address - start;

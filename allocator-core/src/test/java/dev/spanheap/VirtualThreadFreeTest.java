@@ -174,6 +174,14 @@ class VirtualThreadFreeTest {
         return outcome.get();
     }
 
+    /** A free of {@code address}, no slot start, refused as such on the owner's thread, another shard's and a virtual thread. */
+    private static void assertRefusedOnEveryThread(SpanHeap heap, long address) throws InterruptedException {
+        Throwable own = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> heap.freeAddress(address));
+        assertTrue(own.getMessage().contains("slot"), own.getMessage());
+        assertInstanceOf(IllegalArgumentException.class, freeOn(false, heap, address), "another shard's thread");
+        assertInstanceOf(IllegalArgumentException.class, freeOn(true, heap, address), "a virtual thread");
+    }
+
     @Test
     void theTailAfterASpansLastSlotIsNoSlotOnAnyThread() throws Exception {
         int c = classWithATail();
@@ -181,10 +189,7 @@ class VirtualThreadFreeTest {
             long block = heap.allocateAddress(SizeClasses.SLOT_SIZE[c]);
             Span span = heap.addressRange().spanAt(block);
             long tail = span.start + (long) SizeClasses.SLOT_SIZE[c] * SizeClasses.SLOTS_PER_SPAN[c];
-            Throwable own = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> heap.freeAddress(tail));
-            assertTrue(own.getMessage().contains("slot"), own.getMessage());
-            assertInstanceOf(IllegalArgumentException.class, freeOn(false, heap, tail), "another shard's thread");
-            assertInstanceOf(IllegalArgumentException.class, freeOn(true, heap, tail), "a virtual thread");
+            assertRefusedOnEveryThread(heap, tail);
             heap.freeAddress(block);
             heap.verifyInvariants();
         }
@@ -198,9 +203,7 @@ class VirtualThreadFreeTest {
             Span span = heap.addressRange().spanAt(block);
             long boundary = span.start + SizeClasses.PAGE_SIZE; // inside a slot: the size does not divide the page
             assertEquals(-1, span.slotOf(boundary));
-            org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> heap.freeAddress(boundary));
-            assertInstanceOf(IllegalArgumentException.class, freeOn(false, heap, boundary), "another shard's thread");
-            assertInstanceOf(IllegalArgumentException.class, freeOn(true, heap, boundary), "a virtual thread");
+            assertRefusedOnEveryThread(heap, boundary);
             heap.freeAddress(block);
             heap.verifyInvariants();
         }
