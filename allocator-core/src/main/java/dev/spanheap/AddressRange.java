@@ -74,8 +74,17 @@ final class AddressRange {
     private final AtomicLong heldBytes = new AtomicLong();
     /** Bytes the configuration asked to reserve; more than {@link #addressSpaceBytes} when the range was cut short. */
     final long requestedAddressSpaceBytes;
-    /** Whether each arena, once mapped, is advised MADV_HUGEPAGE (configured, and the kernel's THP mode honours it). */
-    final boolean hugePages;
+    /** Whether the heap may ask for huge pages: configured, and the kernel's THP mode honours the advice. */
+    private final boolean hugePagesAllowed;
+    /** Held bytes from which the heap asks for huge pages ({@link SpanHeapConfig#hugePagesFromBytes()}). */
+    private final long hugePagesFromBytes;
+    /**
+     * Whether the heap asks for huge pages now: every mapped arena is advised MADV_HUGEPAGE, as is
+     * each new one and each new dedicated mapping, and the scavenger keeps 2 MiB regions whole.
+     * Set once, when held bytes first reach {@link #hugePagesFromBytes} ({@link #startHugePages}).
+     */
+    volatile boolean hugePages;
+    private final Object hugePagesLock = new Object();
     /** The heap's configured name, for the JFR events this range and its page heaps emit. */
     final String heapName;
 
@@ -87,7 +96,9 @@ final class AddressRange {
         this.maxHeapBytes = config.maxHeapBytes();
         this.arenas = new HeapArena[maxArenas];
         this.base = reservation.base();
-        this.hugePages = config.hugePages() && TransparentHugePages.mode().honoursAdvice();
+        this.hugePagesAllowed = config.hugePages() && TransparentHugePages.mode().honoursAdvice();
+        this.hugePagesFromBytes = config.hugePagesFromBytes();
+        this.hugePages = hugePagesAllowed && hugePagesFromBytes == 0;
         this.heapName = config.name();
     }
 
@@ -159,17 +170,39 @@ final class AddressRange {
 
     /** Counts {@code bytes} more as held if that stays within the limit; false (nothing changed) if not. */
     boolean tryHold(long bytes) {
+        long held;
         if (maxHeapBytes == Long.MAX_VALUE) {
-            heldBytes.getAndAdd(bytes);
-            return true;
+            held = heldBytes.addAndGet(bytes);
+        } else {
+            do {
+                held = heldBytes.get();
+                if (held + bytes > maxHeapBytes) {
+                    return false;
+                }
+            } while (!heldBytes.compareAndSet(held, held + bytes));
+            held += bytes;
         }
-        while (true) {
-            long held = heldBytes.get();
-            if (held + bytes > maxHeapBytes) {
-                return false;
+        if (!hugePages && hugePagesAllowed && held >= hugePagesFromBytes) {
+            startHugePages();
+        }
+        return true;
+    }
+
+    /**
+     * Starts asking for huge pages: advises every arena mapped so far. Takes no other lock (the
+     * caller may hold a page heap's). An arena being mapped meanwhile is advised by this or by
+     * {@link #mapArenaLocked}, which publishes {@link #arenaCount} before it reads
+     * {@link #hugePages}, as this sets the flag before it reads the count.
+     */
+    private void startHugePages() {
+        synchronized (hugePagesLock) {
+            if (hugePages) {
+                return;
             }
-            if (heldBytes.compareAndSet(held, held + bytes)) {
-                return true;
+            hugePages = true;
+            int count = arenaCount;
+            for (int i = 0; i < count; i++) {
+                OsMemory.adviseHugePages(arenas[i].base, HeapArena.BYTES);
             }
         }
     }
@@ -222,9 +255,6 @@ final class AddressRange {
             } catch (OutOfMemoryError refused) {
                 throw Errors.osRefused(operation, requestBytes, maxHeapBytes, heldBytes(), refused);
             }
-            if (hugePages) {
-                OsMemory.adviseHugePages(arenaBase, HeapArena.BYTES);
-            }
             int neededPages = (index + 1) * HeapArena.PAGES;
             if (pageInfo.length < neededPages) {
                 growPageInfo(Math.min(Math.max(neededPages, pageInfo.length * 2), maxArenas * HeapArena.PAGES));
@@ -233,6 +263,9 @@ final class AddressRange {
             refreshCoarseClock();
             arenas[index] = arena;
             arenaCount = index + 1;
+            if (hugePages) {
+                OsMemory.adviseHugePages(arenaBase, HeapArena.BYTES);
+            }
             arenaReservations++;
             return arena;
         } finally {

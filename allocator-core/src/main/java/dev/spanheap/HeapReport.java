@@ -26,7 +26,9 @@ final class HeapReport {
         StringBuilder out = new StringBuilder(8 * 1024);
         render(heap.config(), stats, snapshot, out);
         // The huge-page figure in stats may be a second old; a report reads it anew.
-        renderMachine(HeapStatsCollector.machineStats(heap, true), stats.maxHeapBytes(), out);
+        SpanHeapConfig config = heap.config();
+        renderMachine(HeapStatsCollector.machineStats(heap, true), stats.maxHeapBytes(),
+                config.hugePages() && TransparentHugePages.mode().honoursAdvice() ? config.hugePagesFromBytes() : -1, out);
         if (heap.config().profileSampleBytes() > 0) {
             renderProfile(heap.profile(), out);
         }
@@ -174,8 +176,11 @@ final class HeapReport {
         }
     }
 
-    /** The "Machine" section: address range, limit and its source, huge pages (see {@link MachineStats}). */
-    static void renderMachine(MachineStats machine, long maxHeapBytes, StringBuilder out) {
+    /**
+     * The "Machine" section: address range, limit and its source, huge pages (see {@link MachineStats});
+     * {@code hugePagesFromBytes} is the held bytes from which the heap will ask for huge pages, -1 if it never will.
+     */
+    static void renderMachine(MachineStats machine, long maxHeapBytes, long hugePagesFromBytes, StringBuilder out) {
         if (machine == null) {
             return;
         }
@@ -196,7 +201,8 @@ final class HeapReport {
             case NONE -> "nowhere (not set, no container limit)";
         }, container);
         line(out, "  transparent huge pages: mode %s, heap %s; backed by huge pages: %s",
-                machine.transparentHugePages(), machine.hugePagesAdvised() ? "asks for them (MADV_HUGEPAGE)" : "does not ask",
+                machine.transparentHugePages(), machine.hugePagesAdvised() ? "asks for them (MADV_HUGEPAGE)"
+                        : hugePagesFromBytes >= 0 ? "does not ask yet (from " + bytes(hugePagesFromBytes) + " held)" : "does not ask",
                 machine.hugePageBytes() < 0 ? "unknown (/proc/self/smaps unreadable)" : bytes(machine.hugePageBytes()));
     }
 

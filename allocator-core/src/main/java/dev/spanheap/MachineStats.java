@@ -14,7 +14,8 @@ package dev.spanheap;
  *                                   {@code Long.MAX_VALUE} when none was found or the limit was set
  * @param containerLimitFile         the file that limit came from, or why none was found; empty when not read
  * @param transparentHugePages       the kernel's THP mode: always, madvise, never or unavailable
- * @param hugePagesAdvised           whether the heap asks for huge pages (configured, and the mode honours it)
+ * @param hugePagesAdvised           whether the heap asks for huge pages now (configured, the mode honours
+ *                                   it, and the heap has held {@link SpanHeapConfig#hugePagesFromBytes()})
  * @param hugePageBytes              bytes of the heap's arenas and dedicated mappings backed by huge
  *                                   pages (AnonHugePages in /proc/self/smaps), read at most once a
  *                                   second; -1 if unreadable

@@ -15,6 +15,9 @@ import java.util.Locale;
  *     property also sets the default of heaps built with {@link SpanHeapConfig#builder()}.</li>
  * <li>{@value #CHECKED}: {@code true} or {@code false} (the default): checked mode.</li>
  * <li>{@value #SCAVENGER}: {@code true} (the default) or {@code false}: the background scavenger.</li>
+ * <li>{@value #HUGE_PAGES}: {@code true} or {@code false}: whether the heap asks for transparent
+ *     huge pages ({@link SpanHeapConfig.Builder#hugePages}), {@code true} when absent. It too sets
+ *     the default of built heaps.</li>
  * <li>{@value #PROFILE_SAMPLE_BYTES}: the heap profile's mean bytes between samples, with an optional
  *     {@code k}, {@code m} or {@code g} suffix, {@code 0} for off; when absent,
  *     {@link SpanHeapConfig#DEFAULT_PROFILE_SAMPLE_BYTES}. Like the limit, it also sets the default
@@ -30,6 +33,7 @@ final class SharedHeap {
     static final String MAX_HEAP_BYTES = "spanheap.maxHeapBytes";
     static final String CHECKED = "spanheap.checked";
     static final String SCAVENGER = "spanheap.scavenger";
+    static final String HUGE_PAGES = "spanheap.hugePages";
     static final String PROFILE_SAMPLE_BYTES = "spanheap.profileSampleBytes";
     static final String SHARDS = "spanheap.shards";
 
@@ -72,6 +76,10 @@ final class SharedHeap {
         String scavenger = properties.apply(SCAVENGER);
         if (scavenger != null) {
             builder.scavengerEnabled(parseBoolean(SCAVENGER, scavenger));
+        }
+        String hugePages = properties.apply(HUGE_PAGES);
+        if (hugePages != null) {
+            builder.hugePages(hugePagesFrom(hugePages));
         }
         String shards = properties.apply(SHARDS);
         if (shards != null) {
@@ -145,6 +153,11 @@ final class SharedHeap {
         }
         throw new IllegalArgumentException(SHARDS + " must be a whole number from 1 to " + SpanHeapConfig.MAX_SHARDS
                 + ", was '" + value + "'");
+    }
+
+    /** Whether heaps ask for huge pages by the {@value #HUGE_PAGES} property, or by default ({@code true}) when absent. */
+    static boolean hugePagesFrom(String value) {
+        return value == null || parseBoolean(HUGE_PAGES, value);
     }
 
     static boolean parseBoolean(String property, String value) {

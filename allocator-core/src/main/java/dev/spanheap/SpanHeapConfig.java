@@ -23,6 +23,11 @@ public final class SpanHeapConfig {
      * nor the {@code spanheap.profileSampleBytes} property sets it: 0, profiling off.
      */
     public static final long DEFAULT_PROFILE_SAMPLE_BYTES = 0;
+    /**
+     * Held bytes from which a heap with huge pages on asks for them: 256 MiB, below which a random
+     * walk of the live set measured no faster with them (docs/benchmarks.md, "Huge pages by heap size").
+     */
+    public static final long DEFAULT_HUGE_PAGES_FROM_BYTES = 256L << 20;
 
     private final long maxHeapBytes;
     private final boolean checked;
@@ -38,6 +43,7 @@ public final class SpanHeapConfig {
     private final CgroupMemoryLimit containerLimit;
     private final boolean addressSpaceMayShrink;
     private final boolean hugePages;
+    private final long hugePagesFromBytes;
     private final long profileSampleBytes;
     private final boolean reportLeaksOnClose;
 
@@ -54,7 +60,8 @@ public final class SpanHeapConfig {
         this.maxHeapBytesSource = b.maxHeapBytesSource;
         this.containerLimit = b.containerLimit;
         this.addressSpaceMayShrink = !b.addressSpaceSet;
-        this.hugePages = b.hugePages;
+        this.hugePages = b.hugePagesSet ? b.hugePages : SharedHeap.hugePagesFrom(System.getProperty(SharedHeap.HUGE_PAGES));
+        this.hugePagesFromBytes = b.hugePagesFromBytes;
         this.profileSampleBytes = b.profileSampleBytesSet ? b.profileSampleBytes
                 : SharedHeap.profileSampleBytesFrom(System.getProperty(SharedHeap.PROFILE_SAMPLE_BYTES));
         this.reportLeaksOnClose = b.reportLeaksOnClose;
@@ -107,10 +114,14 @@ public final class SpanHeapConfig {
     public HeapLimitSource maxHeapBytesSource() { return maxHeapBytesSource; }
 
     /**
-     * Whether arenas are asked for transparent huge pages (see {@link Builder#hugePages}); they get
-     * them only where the kernel's THP mode is {@code madvise} or {@code always}.
+     * Whether arenas are asked for transparent huge pages (see {@link Builder#hugePages}), once the
+     * heap holds {@link #hugePagesFromBytes()}; they get them only where the kernel's THP mode is
+     * {@code madvise} or {@code always}.
      */
     public boolean hugePages() { return hugePages; }
+
+    /** Held bytes from which the heap asks for huge pages, when {@link #hugePages()} (see {@link Builder#hugePagesFrom}). */
+    public long hugePagesFromBytes() { return hugePagesFromBytes; }
 
     /** Mean bytes allocated between two samples of the heap profile; 0 when profiling is off (see {@link Builder#profileSampleBytes}). */
     public long profileSampleBytes() { return profileSampleBytes; }
@@ -138,7 +149,7 @@ public final class SpanHeapConfig {
                 + ", addressSpaceBytes=" + addressSpaceBytes + ", scavenger=" + scavengerEnabled
                 + ", retainRatio=" + scavengerRetainRatio + ", scavengerDelay=" + scavengerDelay
                 + ", mxbean=" + registerMXBean + ", shards=" + shards + ", maxHeapBytesSource=" + maxHeapBytesSource
-                + ", hugePages=" + hugePages + ", profileSampleBytes=" + profileSampleBytes
+                + ", hugePages=" + hugePages + ", hugePagesFromBytes=" + hugePagesFromBytes + ", profileSampleBytes=" + profileSampleBytes
                 + ", reportLeaksOnClose=" + reportLeaksOnClose + "]";
     }
 
@@ -159,7 +170,10 @@ public final class SpanHeapConfig {
         private HeapLimitSource maxHeapBytesSource;
         private CgroupMemoryLimit containerLimit;
         private boolean addressSpaceSet;
-        private boolean hugePages = true;
+        private boolean hugePages;
+        /** Whether {@link #hugePages} was set; if not, the {@code spanheap.hugePages} property or the default decides at build time. */
+        private boolean hugePagesSet;
+        private long hugePagesFromBytes = DEFAULT_HUGE_PAGES_FROM_BYTES;
         private long profileSampleBytes;
         /** Whether {@link #profileSampleBytes} was set; if not, the property or the default decides at build time. */
         private boolean profileSampleBytesSet;
@@ -272,13 +286,30 @@ public final class SpanHeapConfig {
         }
 
         /**
-         * Asks the kernel for transparent huge pages on the heap's arenas and dedicated mappings
-         * (madvise MADV_HUGEPAGE), and makes the scavenger release whole 2 MiB regions where it
-         * can; on by default (docs/benchmarks.md, "Huge pages"). Has no effect where the kernel's
-         * THP mode is {@code never} or THP is absent.
+         * Asks the kernel for transparent huge pages (madvise MADV_HUGEPAGE) once the heap holds
+         * {@link #hugePagesFrom} bytes: from then on its arenas, those mapped before included, and
+         * its new dedicated mappings are advised, and the scavenger releases whole 2 MiB regions
+         * where it can. When not set, the {@code spanheap.hugePages} property decides, else on
+         * (docs/benchmarks.md, "Huge pages"). Has no effect where the kernel's THP mode is
+         * {@code never} or THP is absent.
          */
         public Builder hugePages(boolean enabled) {
             this.hugePages = enabled;
+            this.hugePagesSet = true;
+            return this;
+        }
+
+        /**
+         * The held bytes from which a heap with {@link #hugePages} on asks for huge pages; 0 asks
+         * from the first arena. Default {@link SpanHeapConfig#DEFAULT_HUGE_PAGES_FROM_BYTES}: a
+         * smaller heap gains nothing measurable from them, and a 2 MiB page backs a whole region
+         * even where only one page of it is written, so a small or sparse heap would pay in RSS.
+         */
+        public Builder hugePagesFrom(long heldBytes) {
+            if (heldBytes < 0) {
+                throw new IllegalArgumentException("hugePagesFrom must be 0 or positive, was " + heldBytes);
+            }
+            this.hugePagesFromBytes = heldBytes;
             return this;
         }
 

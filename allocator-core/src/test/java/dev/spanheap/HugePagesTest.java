@@ -2,7 +2,9 @@ package dev.spanheap;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -133,7 +135,7 @@ class HugePagesTest {
         System.out.println("THP mode of this machine: " + mode.label);
         for (boolean advised : new boolean[] {true, false}) {
             try (SpanHeap heap = SpanHeap.create(SpanHeapConfig.builder().addressSpaceBytes(2 * HeapArena.BYTES)
-                    .hugePages(advised).scavengerEnabled(false).build())) {
+                    .hugePages(advised).hugePagesFrom(0).scavengerEnabled(false).build())) {
                 MemorySegment block = heap.allocate(16L << 20, TransparentHugePages.HUGE_PAGE_BYTES);
                 block.fill((byte) 7);
                 long huge = heap.hugePageGauge().read(true);
@@ -150,5 +152,40 @@ class HugePagesTest {
                 heap.free(block);
             }
         }
+    }
+
+    /**
+     * Below {@code hugePagesFrom} held bytes the heap does not ask for huge pages; the allocation
+     * that reaches it advises every arena, the one mapped before included, so memory written in
+     * that first arena from then on gets huge pages (in madvise mode; other modes skip the check).
+     */
+    @Test
+    void hugePagesStartOnceTheHeapHoldsTheThreshold() {
+        TransparentHugePages.Mode mode = TransparentHugePages.mode();
+        try (SpanHeap heap = SpanHeap.create(SpanHeapConfig.builder().addressSpaceBytes(2 * HeapArena.BYTES)
+                .hugePagesFrom(24L << 20).scavengerEnabled(false).shards(1).build())) {
+            MemorySegment small = heap.allocate(16L << 20, TransparentHugePages.HUGE_PAGE_BYTES);
+            small.fill((byte) 1);
+            assertFalse(heap.stats().machine().hugePagesAdvised(), "16 MiB held, under the 24 MiB threshold");
+            assertTrue(heap.report().contains(mode.honoursAdvice()
+                    ? "heap does not ask yet (from 24.0 MiB held)" : "heap does not ask;"), heap.report());
+            if (mode == TransparentHugePages.Mode.MADVISE) {
+                assertEquals(0, heap.hugePageGauge().read(true));
+            }
+            MemorySegment more = heap.allocate(16L << 20, TransparentHugePages.HUGE_PAGE_BYTES);
+            assertEquals(mode.honoursAdvice(), heap.stats().machine().hugePagesAdvised(), "32 MiB held");
+            more.fill((byte) 2);
+            if (mode == TransparentHugePages.Mode.MADVISE) {
+                assertTrue(heap.hugePageGauge().read(true) > 0, "the first arena, advised at the threshold, has no huge page");
+            }
+            heap.free(small);
+            heap.free(more);
+        }
+    }
+
+    @Test
+    void negativeThresholdIsRefused() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> SpanHeapConfig.builder().hugePagesFrom(-1));
+        assertEquals("hugePagesFrom must be 0 or positive, was -1", e.getMessage());
     }
 }

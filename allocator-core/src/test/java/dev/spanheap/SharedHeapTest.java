@@ -36,18 +36,23 @@ class SharedHeapTest {
     }
 
     @Test
-    void propertiesSetLimitCheckedModeAndScavenger() {
+    void propertiesSetLimitCheckedModeScavengerAndHugePages() {
         Map<String, String> properties = Map.of(SharedHeap.MAX_HEAP_BYTES, "512m", SharedHeap.CHECKED, "true",
-                SharedHeap.SCAVENGER, "FALSE");
+                SharedHeap.SCAVENGER, "FALSE", SharedHeap.HUGE_PAGES, "false");
         SpanHeapConfig config = SharedHeap.configFrom(properties::get);
         assertEquals(512L << 20, config.maxHeapBytes());
         assertTrue(config.checked());
         assertFalse(config.scavengerEnabled());
+        assertFalse(config.hugePages());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> SharedHeap.configFrom(Map.of(SharedHeap.HUGE_PAGES, "sometimes")::get));
+        assertEquals("spanheap.hugePages must be true or false, was 'sometimes'", e.getMessage());
 
         SpanHeapConfig defaults = SharedHeap.configFrom(name -> null);
         assertEquals(Long.MAX_VALUE, defaults.maxHeapBytes());
         assertFalse(defaults.checked());
         assertTrue(defaults.scavengerEnabled());
+        assertEquals(SpanHeapConfig.builder().build().hugePages(), defaults.hugePages());
     }
 
     @Test

@@ -436,7 +436,7 @@ class HeapReportTest {
 
     private static String machine(MachineStats machine, long maxHeapBytes) {
         StringBuilder out = new StringBuilder();
-        HeapReport.renderMachine(machine, maxHeapBytes, out);
+        HeapReport.renderMachine(machine, maxHeapBytes, -1, out);
         return out.toString();
     }
 

@@ -26,8 +26,9 @@ import org.openjdk.jmh.annotations.Warmup;
  * Transparent huge pages on a hot heap: a live set of {@code liveMiB} in 64 KiB blocks (large
  * objects, whole pages), every 64-byte line of it linked into one random cycle, and each operation
  * one dependent load along that cycle, so nearly every load misses the caches and the TLB. With
- * {@code hugePages} on, the heap asks for 2 MiB pages (MADV_HUGEPAGE) and each TLB entry covers
- * 512 times as much memory; the difference in ns per load is what huge pages buy a heap whose
+ * {@code hugePages} on, the heap asks for 2 MiB pages (MADV_HUGEPAGE) from its first arena
+ * ({@code hugePagesFrom(0)}, so that every {@code liveMiB} measures them, where the default waits
+ * for 256 MiB held) and each TLB entry covers 512 times as much memory; the difference in ns per load is what huge pages buy a heap whose
  * live set is touched at random. {@link #randomReads} does the same with independent reads.
  *
  * <p>Before the measurement, a finished phase of {@value #FREED_MIB} MiB is allocated, touched and
@@ -63,7 +64,7 @@ public class HugePageBenchmark {
 
         @Setup(Level.Trial)
         public void build() throws InterruptedException {
-            heap = SpanHeap.create(SpanHeapConfig.builder().name("hugepages-" + hugePages).hugePages(hugePages)
+            heap = SpanHeap.create(SpanHeapConfig.builder().name("hugepages-" + hugePages).hugePages(hugePages).hugePagesFrom(0)
                     .maxHeapBytes(0).scavengerDelay(Duration.ZERO).scavengerRetainRatio(0).build());
             int count = (int) ((long) liveMiB * (1 << 20) / BLOCK);
             blocks = new long[count];
