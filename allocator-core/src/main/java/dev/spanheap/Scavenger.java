@@ -13,9 +13,10 @@ import java.util.concurrent.locks.LockSupport;
  * memory in proportion to what it has in use. With
  * {@code maxHeapBytes} set it also keeps held memory under 95% of the limit, and once above that
  * goal it releases free runs without waiting for them to go idle; from 80% of the limit up to that
- * goal the idle delay shrinks in proportion ({@link #idleNearLimit}). With huge pages on
- * ({@link SpanHeapConfig#hugePages()}) it releases whole 2 MiB regions and skips nearly-full ones
- * ({@link HugePageRelease}), except above the goal. With the scavenger disabled
+ * goal the idle delay shrinks in proportion ({@link #idleNearLimit}). Once the heap asks for huge
+ * pages ({@link AddressRange#hugePages}: configured, from {@link SpanHeapConfig#hugePagesFromBytes()}
+ * held on) it releases whole 2 MiB regions and skips nearly-full ones ({@link HugePageRelease}),
+ * except above the goal. With the scavenger disabled
  * ({@link SpanHeapConfig#scavengerEnabled()}) no thread runs, and a pass runs only when called.
  *
  * <p>Cost at rest: one wake-up per period that takes the registry lock (to look for ended threads)

@@ -18,6 +18,9 @@ import java.util.Locale;
  * <li>{@value #HUGE_PAGES}: {@code true} or {@code false}: whether the heap asks for transparent
  *     huge pages ({@link SpanHeapConfig.Builder#hugePages}), {@code true} when absent. It too sets
  *     the default of built heaps.</li>
+ * <li>{@value #HUGE_PAGES_FROM}: the held bytes from which they ask, with an optional {@code k},
+ *     {@code m} or {@code g} suffix, {@code 0} from the first arena; when absent,
+ *     {@link SpanHeapConfig#DEFAULT_HUGE_PAGES_FROM_BYTES}. It too sets the default of built heaps.</li>
  * <li>{@value #PROFILE_SAMPLE_BYTES}: the heap profile's mean bytes between samples, with an optional
  *     {@code k}, {@code m} or {@code g} suffix, {@code 0} for off; when absent,
  *     {@link SpanHeapConfig#DEFAULT_PROFILE_SAMPLE_BYTES}. Like the limit, it also sets the default
@@ -34,6 +37,7 @@ final class SharedHeap {
     static final String CHECKED = "spanheap.checked";
     static final String SCAVENGER = "spanheap.scavenger";
     static final String HUGE_PAGES = "spanheap.hugePages";
+    static final String HUGE_PAGES_FROM = "spanheap.hugePagesFrom";
     static final String PROFILE_SAMPLE_BYTES = "spanheap.profileSampleBytes";
     static final String SHARDS = "spanheap.shards";
 
@@ -79,7 +83,11 @@ final class SharedHeap {
         }
         String hugePages = properties.apply(HUGE_PAGES);
         if (hugePages != null) {
-            builder.hugePages(hugePagesFrom(hugePages));
+            builder.hugePages(hugePagesOn(hugePages));
+        }
+        String hugePagesFrom = properties.apply(HUGE_PAGES_FROM);
+        if (hugePagesFrom != null) {
+            builder.hugePagesFrom(hugePagesFromBytes(hugePagesFrom));
         }
         String shards = properties.apply(SHARDS);
         if (shards != null) {
@@ -156,8 +164,19 @@ final class SharedHeap {
     }
 
     /** Whether heaps ask for huge pages by the {@value #HUGE_PAGES} property, or by default ({@code true}) when absent. */
-    static boolean hugePagesFrom(String value) {
+    static boolean hugePagesOn(String value) {
         return value == null || parseBoolean(HUGE_PAGES, value);
+    }
+
+    /** The held bytes from which heaps ask for huge pages by the {@value #HUGE_PAGES_FROM} property ({@code 0} from the first arena), or the default when absent. */
+    static long hugePagesFromBytes(String value) {
+        if (value == null) {
+            return SpanHeapConfig.DEFAULT_HUGE_PAGES_FROM_BYTES;
+        }
+        if (value.trim().toLowerCase(Locale.ROOT).matches("0+[kmg]?")) {
+            return 0;
+        }
+        return parseBytes(HUGE_PAGES_FROM, value);
     }
 
     static boolean parseBoolean(String property, String value) {

@@ -60,8 +60,9 @@ public final class SpanHeapConfig {
         this.maxHeapBytesSource = b.maxHeapBytesSource;
         this.containerLimit = b.containerLimit;
         this.addressSpaceMayShrink = !b.addressSpaceSet;
-        this.hugePages = b.hugePagesSet ? b.hugePages : SharedHeap.hugePagesFrom(System.getProperty(SharedHeap.HUGE_PAGES));
-        this.hugePagesFromBytes = b.hugePagesFromBytes;
+        this.hugePages = b.hugePagesSet ? b.hugePages : SharedHeap.hugePagesOn(System.getProperty(SharedHeap.HUGE_PAGES));
+        this.hugePagesFromBytes = b.hugePagesFromSet ? b.hugePagesFromBytes
+                : SharedHeap.hugePagesFromBytes(System.getProperty(SharedHeap.HUGE_PAGES_FROM));
         this.profileSampleBytes = b.profileSampleBytesSet ? b.profileSampleBytes
                 : SharedHeap.profileSampleBytesFrom(System.getProperty(SharedHeap.PROFILE_SAMPLE_BYTES));
         this.reportLeaksOnClose = b.reportLeaksOnClose;
@@ -173,7 +174,9 @@ public final class SpanHeapConfig {
         private boolean hugePages;
         /** Whether {@link #hugePages} was set; if not, the {@code spanheap.hugePages} property or the default decides at build time. */
         private boolean hugePagesSet;
-        private long hugePagesFromBytes = DEFAULT_HUGE_PAGES_FROM_BYTES;
+        private long hugePagesFromBytes;
+        /** Whether {@link #hugePagesFrom} was set; if not, the {@code spanheap.hugePagesFrom} property or the default decides at build time. */
+        private boolean hugePagesFromSet;
         private long profileSampleBytes;
         /** Whether {@link #profileSampleBytes} was set; if not, the property or the default decides at build time. */
         private boolean profileSampleBytesSet;
@@ -301,7 +304,9 @@ public final class SpanHeapConfig {
 
         /**
          * The held bytes from which a heap with {@link #hugePages} on asks for huge pages; 0 asks
-         * from the first arena. Default {@link SpanHeapConfig#DEFAULT_HUGE_PAGES_FROM_BYTES}: a
+         * from the first arena. When not set, the {@code spanheap.hugePagesFrom} property decides
+         * (bytes with an optional {@code k}, {@code m} or {@code g} suffix), else
+         * {@link SpanHeapConfig#DEFAULT_HUGE_PAGES_FROM_BYTES}: a
          * smaller heap gains nothing measurable from them, and a 2 MiB page backs a whole region
          * even where only one page of it is written, so a small or sparse heap would pay in RSS.
          */
@@ -310,6 +315,7 @@ public final class SpanHeapConfig {
                 throw new IllegalArgumentException("hugePagesFrom must be 0 or positive, was " + heldBytes);
             }
             this.hugePagesFromBytes = heldBytes;
+            this.hugePagesFromSet = true;
             return this;
         }
 

@@ -11,13 +11,20 @@ import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CyclicBarrier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Transparent huge pages: which parts of a free run the scavenger releases (whole 2 MiB regions,
  * parts of regions that are not nearly full), the THP mode and smaps readers on fake files, and on
- * this machine's kernel whether an advised heap really gets huge pages.
+ * this machine's kernel whether an advised heap really gets huge pages and that a heap starts
+ * asking, every arena included, once it holds {@code hugePagesFrom} bytes.
  */
 class HugePagesTest {
 
@@ -187,5 +194,70 @@ class HugePagesTest {
     void negativeThresholdIsRefused() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> SpanHeapConfig.builder().hugePagesFrom(-1));
         assertEquals("hugePagesFrom must be 0 or positive, was -1", e.getMessage());
+    }
+
+    /**
+     * Threads of four shards map arenas while one of them crosses the threshold: every arena,
+     * those mapped before the switch, during it and after, carries the kernel's {@code hg} flag
+     * (MADV_HUGEPAGE) in /proc/self/smaps. Where the mode does not honour advice nothing is
+     * advised, and the test says so.
+     */
+    @Test
+    void everyArenaIsAdvisedWhenShardsGrowAcrossTheThreshold() throws Exception {
+        if (!TransparentHugePages.mode().honoursAdvice()) {
+            System.out.println("skipped: THP mode " + TransparentHugePages.mode().label + " does not honour MADV_HUGEPAGE");
+            return;
+        }
+        int threads = 4;
+        long block = 4L << 20;
+        for (int round = 0; round < 10; round++) {
+            try (SpanHeap heap = SpanHeap.create(SpanHeapConfig.builder().addressSpaceBytes(16 * HeapArena.BYTES)
+                    .hugePagesFrom(3 * HeapArena.BYTES).scavengerEnabled(false).shards(threads).build())) {
+                CyclicBarrier start = new CyclicBarrier(threads);
+                List<Thread> workers = new ArrayList<>();
+                Queue<Throwable> failures = new ConcurrentLinkedQueue<>();
+                for (int t = 0; t < threads; t++) {
+                    Thread worker = Thread.ofPlatform().start(() -> {
+                        try {
+                            start.await();
+                            for (int i = 0; i < 24; i++) {
+                                heap.allocateAddress(block); // 96 MiB per thread, never written: no RSS
+                            }
+                        } catch (Throwable e) {
+                            failures.add(e);
+                        }
+                    });
+                    workers.add(worker);
+                }
+                for (Thread worker : workers) {
+                    worker.join();
+                }
+                assertTrue(failures.isEmpty(), () -> "a worker failed: " + failures.peek());
+                AddressRange range = heap.addressRange();
+                assertTrue(range.hugePages, "384 MiB held, over the 192 MiB threshold");
+                assertTrue(range.arenaCount >= 6, "arenas mapped: " + range.arenaCount);
+                long end = range.base + ((long) range.arenaCount << HeapArena.SHIFT);
+                assertEquals("", unadvised(range.base, end), "round " + round + ": arenas without MADV_HUGEPAGE");
+            }
+        }
+    }
+
+    /** The mappings of {@code [start, end)} whose VmFlags in /proc/self/smaps lack {@code hg}, as "from-to " pairs; empty if none. */
+    private static String unadvised(long start, long end) throws IOException {
+        StringBuilder out = new StringBuilder();
+        long from = 0;
+        long to = 0;
+        for (String line : Files.readAllLines(Path.of("/proc/self/smaps"))) {
+            int dash = line.indexOf('-');
+            int space = line.indexOf(' ');
+            if (dash > 0 && space > dash && line.substring(0, dash).matches("[0-9a-f]+")) {
+                from = Long.parseUnsignedLong(line.substring(0, dash), 16);
+                to = Long.parseUnsignedLong(line.substring(dash + 1, space), 16);
+            } else if (line.startsWith("VmFlags:") && from < end && to > start
+                    && !Arrays.asList(line.substring(8).trim().split("\\s+")).contains("hg")) {
+                out.append(Long.toHexString(Math.max(from, start))).append('-').append(Long.toHexString(Math.min(to, end))).append(' ');
+            }
+        }
+        return out.toString();
     }
 }

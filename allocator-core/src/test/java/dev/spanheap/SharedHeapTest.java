@@ -38,12 +38,18 @@ class SharedHeapTest {
     @Test
     void propertiesSetLimitCheckedModeScavengerAndHugePages() {
         Map<String, String> properties = Map.of(SharedHeap.MAX_HEAP_BYTES, "512m", SharedHeap.CHECKED, "true",
-                SharedHeap.SCAVENGER, "FALSE", SharedHeap.HUGE_PAGES, "false");
+                SharedHeap.SCAVENGER, "FALSE", SharedHeap.HUGE_PAGES, "false", SharedHeap.HUGE_PAGES_FROM, "128m");
         SpanHeapConfig config = SharedHeap.configFrom(properties::get);
         assertEquals(512L << 20, config.maxHeapBytes());
         assertTrue(config.checked());
         assertFalse(config.scavengerEnabled());
         assertFalse(config.hugePages());
+        assertEquals(128L << 20, config.hugePagesFromBytes());
+        assertEquals(0, SharedHeap.configFrom(Map.of(SharedHeap.HUGE_PAGES_FROM, "0m")::get).hugePagesFromBytes());
+        IllegalArgumentException from = assertThrows(IllegalArgumentException.class,
+                () -> SharedHeap.configFrom(Map.of(SharedHeap.HUGE_PAGES_FROM, "lots")::get));
+        assertEquals("spanheap.hugePagesFrom must be a positive number of bytes with an optional k, m or g suffix, was 'lots'",
+                from.getMessage());
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> SharedHeap.configFrom(Map.of(SharedHeap.HUGE_PAGES, "sometimes")::get));
         assertEquals("spanheap.hugePages must be true or false, was 'sometimes'", e.getMessage());
@@ -53,6 +59,7 @@ class SharedHeapTest {
         assertFalse(defaults.checked());
         assertTrue(defaults.scavengerEnabled());
         assertEquals(SpanHeapConfig.builder().build().hugePages(), defaults.hugePages());
+        assertEquals(SpanHeapConfig.DEFAULT_HUGE_PAGES_FROM_BYTES, defaults.hugePagesFromBytes());
     }
 
     @Test
