@@ -137,13 +137,18 @@ final class SharedHeap {
 
     /** The profile's sample interval the {@value #PROFILE_SAMPLE_BYTES} property gives ({@code 0} for off), or the default when absent. */
     static long profileSampleBytesFrom(String value) {
+        return bytesOrZero(PROFILE_SAMPLE_BYTES, value, SpanHeapConfig.DEFAULT_PROFILE_SAMPLE_BYTES);
+    }
+
+    /** Like {@link #parseBytes}, but {@code 0} (with or without a suffix) is allowed, and {@code fallback} stands for an absent value. */
+    private static long bytesOrZero(String property, String value, long fallback) {
         if (value == null) {
-            return SpanHeapConfig.DEFAULT_PROFILE_SAMPLE_BYTES;
+            return fallback;
         }
         if (value.trim().toLowerCase(Locale.ROOT).matches("0+[kmg]?")) {
             return 0;
         }
-        return parseBytes(PROFILE_SAMPLE_BYTES, value);
+        return parseBytes(property, value);
     }
 
     /** The shard count the {@value #SHARDS} property gives, or the default when absent. */
@@ -170,13 +175,7 @@ final class SharedHeap {
 
     /** The held bytes from which heaps ask for huge pages by the {@value #HUGE_PAGES_FROM} property ({@code 0} from the first arena), or the default when absent. */
     static long hugePagesFromBytes(String value) {
-        if (value == null) {
-            return SpanHeapConfig.DEFAULT_HUGE_PAGES_FROM_BYTES;
-        }
-        if (value.trim().toLowerCase(Locale.ROOT).matches("0+[kmg]?")) {
-            return 0;
-        }
-        return parseBytes(HUGE_PAGES_FROM, value);
+        return bytesOrZero(HUGE_PAGES_FROM, value, SpanHeapConfig.DEFAULT_HUGE_PAGES_FROM_BYTES);
     }
 
     static boolean parseBoolean(String property, String value) {

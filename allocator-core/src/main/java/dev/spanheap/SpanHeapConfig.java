@@ -25,7 +25,8 @@ public final class SpanHeapConfig {
     public static final long DEFAULT_PROFILE_SAMPLE_BYTES = 0;
     /**
      * Held bytes from which a heap with huge pages on asks for them: 256 MiB, below which a random
-     * walk of the live set measured no faster with them (docs/benchmarks.md, "Huge pages by heap size").
+     * walk of the live set measured no faster with them and a sparse heap paid for them in RSS
+     * (docs/benchmarks.md, "Huge pages by heap size").
      */
     public static final long DEFAULT_HUGE_PAGES_FROM_BYTES = 256L << 20;
 
@@ -306,9 +307,11 @@ public final class SpanHeapConfig {
          * The held bytes from which a heap with {@link #hugePages} on asks for huge pages; 0 asks
          * from the first arena. When not set, the {@code spanheap.hugePagesFrom} property decides
          * (bytes with an optional {@code k}, {@code m} or {@code g} suffix), else
-         * {@link SpanHeapConfig#DEFAULT_HUGE_PAGES_FROM_BYTES}: a
-         * smaller heap gains nothing measurable from them, and a 2 MiB page backs a whole region
-         * even where only one page of it is written, so a small or sparse heap would pay in RSS.
+         * {@link SpanHeapConfig#DEFAULT_HUGE_PAGES_FROM_BYTES}. A 2 MiB page backs its whole
+         * region even where only one page of it is written, so a small or sparse heap pays for
+         * them in RSS; below the default a random walk of the live set measured no faster with
+         * them, though small-object mixes ran a few percent faster (docs/benchmarks.md, "Huge
+         * pages by heap size"): 0 is for a heap that prefers that to its RSS.
          */
         public Builder hugePagesFrom(long heldBytes) {
             if (heldBytes < 0) {

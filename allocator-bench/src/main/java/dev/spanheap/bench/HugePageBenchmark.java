@@ -28,7 +28,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * one dependent load along that cycle, so nearly every load misses the caches and the TLB. With
  * {@code hugePages} on, the heap asks for 2 MiB pages (MADV_HUGEPAGE) from its first arena
  * ({@code hugePagesFrom(0)}, so that every {@code liveMiB} measures them, where the default waits
- * for 256 MiB held) and each TLB entry covers 512 times as much memory; the difference in ns per load is what huge pages buy a heap whose
+ * for 256 MiB held) and each TLB entry covers 512 times as much memory; the difference in ns per
+ * load is what huge pages buy a heap whose
  * live set is touched at random. {@link #randomReads} does the same with independent reads.
  *
  * <p>Before the measurement, a finished phase of {@value #FREED_MIB} MiB is allocated, touched and
