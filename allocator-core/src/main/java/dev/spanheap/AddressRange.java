@@ -74,10 +74,11 @@ final class AddressRange {
     private final AtomicLong heldBytes = new AtomicLong();
     /** Bytes the configuration asked to reserve; more than {@link #addressSpaceBytes} when the range was cut short. */
     final long requestedAddressSpaceBytes;
-    /** Whether the heap may ask for huge pages: configured, and the kernel's THP mode honours the advice. */
-    private final boolean hugePagesAllowed;
-    /** Held bytes from which the heap asks for huge pages ({@link SpanHeapConfig#hugePagesFromBytes()}). */
-    private final long hugePagesFromBytes;
+    /**
+     * Held bytes from which the heap asks for huge pages ({@link SpanHeapConfig#hugePagesFromBytes()});
+     * {@code Long.MAX_VALUE}, never, when they are off or the kernel's THP mode ignores the advice.
+     */
+    final long hugePagesFromBytes;
     /**
      * Whether the heap asks for huge pages now: every mapped arena is advised MADV_HUGEPAGE, as is
      * each new one and each new dedicated mapping, and the scavenger keeps 2 MiB regions whole.
@@ -96,9 +97,9 @@ final class AddressRange {
         this.maxHeapBytes = config.maxHeapBytes();
         this.arenas = new HeapArena[maxArenas];
         this.base = reservation.base();
-        this.hugePagesAllowed = config.hugePages() && TransparentHugePages.mode().honoursAdvice();
-        this.hugePagesFromBytes = config.hugePagesFromBytes();
-        this.hugePages = hugePagesAllowed && hugePagesFromBytes == 0;
+        this.hugePagesFromBytes = config.hugePages() && TransparentHugePages.mode().honoursAdvice()
+                ? config.hugePagesFromBytes() : Long.MAX_VALUE;
+        this.hugePages = hugePagesFromBytes == 0;
         this.heapName = config.name();
     }
 
@@ -182,7 +183,7 @@ final class AddressRange {
             } while (!heldBytes.compareAndSet(held, held + bytes));
             held += bytes;
         }
-        if (!hugePages && hugePagesAllowed && held >= hugePagesFromBytes) {
+        if (!hugePages && held >= hugePagesFromBytes) {
             startHugePages();
         }
         return true;

@@ -26,9 +26,7 @@ final class HeapReport {
         StringBuilder out = new StringBuilder(8 * 1024);
         render(heap.config(), stats, snapshot, out);
         // The huge-page figure in stats may be a second old; a report reads it anew.
-        SpanHeapConfig config = heap.config();
-        renderMachine(HeapStatsCollector.machineStats(heap, true), stats.maxHeapBytes(),
-                config.hugePages() && TransparentHugePages.mode().honoursAdvice() ? config.hugePagesFromBytes() : -1, out);
+        renderMachine(HeapStatsCollector.machineStats(heap, true), stats.maxHeapBytes(), heap.addressRange().hugePagesFromBytes, out);
         if (heap.config().profileSampleBytes() > 0) {
             renderProfile(heap.profile(), out);
         }
@@ -178,7 +176,8 @@ final class HeapReport {
 
     /**
      * The "Machine" section: address range, limit and its source, huge pages (see {@link MachineStats});
-     * {@code hugePagesFromBytes} is the held bytes from which the heap will ask for huge pages, -1 if it never will.
+     * {@code hugePagesFromBytes} is the held bytes from which the heap asks for huge pages,
+     * {@code Long.MAX_VALUE} if it never will ({@link AddressRange#hugePagesFromBytes}).
      */
     static void renderMachine(MachineStats machine, long maxHeapBytes, long hugePagesFromBytes, StringBuilder out) {
         if (machine == null) {
@@ -202,7 +201,7 @@ final class HeapReport {
         }, container);
         line(out, "  transparent huge pages: mode %s, heap %s; backed by huge pages: %s",
                 machine.transparentHugePages(), machine.hugePagesAdvised() ? "asks for them (MADV_HUGEPAGE)"
-                        : hugePagesFromBytes >= 0 ? "does not ask yet (from " + bytes(hugePagesFromBytes) + " held)" : "does not ask",
+                        : hugePagesFromBytes != Long.MAX_VALUE ? "does not ask yet (from " + bytes(hugePagesFromBytes) + " held)" : "does not ask",
                 machine.hugePageBytes() < 0 ? "unknown (/proc/self/smaps unreadable)" : bytes(machine.hugePageBytes()));
     }
 

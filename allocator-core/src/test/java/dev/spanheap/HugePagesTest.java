@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -204,14 +205,12 @@ class HugePagesTest {
      * Threads of four shards map arenas while one of them crosses the threshold: every arena,
      * those mapped before the switch, during it and after, carries the kernel's {@code hg} flag
      * (MADV_HUGEPAGE) in /proc/self/smaps. Where the mode does not honour advice nothing is
-     * advised, and the test says so.
+     * advised, and the test is skipped with a message saying so.
      */
     @Test
     void everyArenaIsAdvisedWhenShardsGrowAcrossTheThreshold() throws Exception {
-        if (!TransparentHugePages.mode().honoursAdvice()) {
-            System.out.println("skipped: THP mode " + TransparentHugePages.mode().label + " does not honour MADV_HUGEPAGE");
-            return;
-        }
+        assumeTrue(TransparentHugePages.mode().honoursAdvice(),
+                () -> "skipped: THP mode " + TransparentHugePages.mode().label + " does not honour MADV_HUGEPAGE");
         int threads = 4;
         long block = 4L << 20;
         for (int round = 0; round < 10; round++) {

@@ -436,7 +436,7 @@ class HeapReportTest {
 
     private static String machine(MachineStats machine, long maxHeapBytes) {
         StringBuilder out = new StringBuilder();
-        HeapReport.renderMachine(machine, maxHeapBytes, -1, out);
+        HeapReport.renderMachine(machine, maxHeapBytes, Long.MAX_VALUE, out);
         return out.toString();
     }
 

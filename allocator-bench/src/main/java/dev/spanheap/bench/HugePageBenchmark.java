@@ -29,8 +29,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * {@code hugePages} on, the heap asks for 2 MiB pages (MADV_HUGEPAGE) from its first arena
  * ({@code hugePagesFrom(0)}, so that every {@code liveMiB} measures them, where the default waits
  * for 256 MiB held) and each TLB entry covers 512 times as much memory; the difference in ns per
- * load is what huge pages buy a heap whose
- * live set is touched at random. {@link #randomReads} does the same with independent reads.
+ * load is what huge pages buy a heap whose live set is touched at random. {@link #randomReads} does the same with independent reads.
  *
  * <p>Before the measurement, a finished phase of {@value #FREED_MIB} MiB is allocated, touched and
  * freed, and the scavenger (delay 0, nothing retained) runs: the run prints the heap's
