@@ -507,6 +507,10 @@ final class PageHeap {
                 continue;
             }
             owned++;
+            String summaryProblem = arena.verifyDirtySummary();
+            if (summaryProblem != null) {
+                return "page heap " + index + ": " + summaryProblem;
+            }
             int page = 0;
             boolean previousWasFree = false;
             while (page < HeapArena.PAGES) {

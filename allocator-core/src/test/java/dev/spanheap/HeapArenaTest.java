@@ -1,12 +1,16 @@
 package dev.spanheap;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 
 import java.util.BitSet;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
-/** An arena's dirty bits on their own (no memory behind it), against a {@link BitSet}. */
+/**
+ * An arena's dirty bits on their own (no memory behind it), against a {@link BitSet}; with them,
+ * the summary of all-dirty words that lets {@link HeapArena#countDirty} skip its loop.
+ */
 class HeapArenaTest {
 
     @Test
@@ -24,13 +28,49 @@ class HeapArenaTest {
                 default -> random.nextInt(HeapArena.PAGES - page + 1);
             };
             count = Math.min(count, HeapArena.PAGES - page);
-            if (random.nextInt(3) == 0) {
-                boolean value = random.nextBoolean();
+            int change = random.nextInt(6);
+            if (change < 2) {
+                boolean value = change == 0;
                 arena.setDirty(page, count, value);
                 reference.set(page, page + count, value);
+            } else if (change == 2) {
+                // One clean page inside a dirty stretch: the word it is in stops being full.
+                int hole = random.nextInt(HeapArena.PAGES);
+                arena.setDirty(hole, 1, false);
+                reference.clear(hole);
             }
             assertEquals(reference.get(page, page + count).cardinality(), arena.countDirty(page, count),
                     "seed " + seed + " step " + step + ": pages " + page + " + " + count);
+            assertNull(arena.verifyDirtySummary(), "seed " + seed + " step " + step);
+        }
+    }
+
+    /**
+     * The large-object case: a range whose inner words are all dirty is counted from the summary,
+     * across the boundary between its two words (word 63 to word 64, pages 4032 to 4159), and one
+     * clean page anywhere inside makes the count fall back to the words and still be exact.
+     */
+    @Test
+    void fullInnerWordsAreCountedFromTheSummaryAndAHoleIsSeen() {
+        assertEquals(2, HeapArena.PAGES / 64 / 64, "the summary's two-word case assumes 128 dirty words per arena");
+        HeapArena arena = new HeapArena(0, 1L << 30, 0, null);
+        arena.setDirty(0, 512, true);
+        assertEquals(512, arena.countDirty(0, 512));
+        assertEquals(300, arena.countDirty(5, 300));
+        assertEquals(512 - 70, arena.countDirty(70, 1000));
+        arena.setDirty(3900, 400, true);
+        assertEquals(400, arena.countDirty(3900, 400));
+        assertEquals(260, arena.countDirty(3970, 260));
+        for (int hole : new int[] {600, 4095, 4096, 4100}) {
+            HeapArena holed = new HeapArena(0, 1L << 30, 0, null);
+            holed.setDirty(0, HeapArena.PAGES, true);
+            holed.setDirty(hole, 1, false);
+            assertEquals(HeapArena.PAGES - 1, holed.countDirty(0, HeapArena.PAGES), "hole at " + hole);
+            assertEquals(999, holed.countDirty(hole - 500, 1000), "hole at " + hole);
+            assertNull(holed.verifyDirtySummary());
+            holed.setDirty(hole, 1, true);
+            assertEquals(1000, holed.countDirty(hole - 500, 1000), "hole at " + hole + " filled again");
+            assertNull(holed.verifyDirtySummary());
         }
     }
 
