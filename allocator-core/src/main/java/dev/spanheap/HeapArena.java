@@ -56,6 +56,13 @@ final class HeapArena {
      */
     private final long[] fullDirtyWords = new long[PAGES / 64 / 64];
 
+    static {
+        // allFull reads at most two summary words, with none between them.
+        if (PAGES / 64 / 64 != 2) {
+            throw new IllegalStateException("HeapArena.allFull assumes 128 dirty words per arena, not " + PAGES / 64);
+        }
+    }
+
     HeapArena(int index, long base, long firstPage, PageHeap owner) {
         this.index = index;
         this.base = base;
@@ -114,7 +121,7 @@ final class HeapArena {
         if (fromSummary == toSummary) {
             return (~fullDirtyWords[fromSummary] & fromMask & toMask) == 0;
         }
-        // An arena's 128 words take two summary words: none lies between these two.
+        // An arena's 128 words take two summary words (checked when the class loads): none lies between these two.
         return (~fullDirtyWords[fromSummary] & fromMask) == 0 && (~fullDirtyWords[toSummary] & toMask) == 0;
     }
 

@@ -1,7 +1,9 @@
 package dev.spanheap;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.BitSet;
 import java.util.Random;
@@ -43,6 +45,23 @@ class HeapArenaTest {
                     "seed " + seed + " step " + step + ": pages " + page + " + " + count);
             assertNull(arena.verifyDirtySummary(), "seed " + seed + " step " + step);
         }
+    }
+
+    /** A word made full behind the summary's back (and one emptied) is reported, naming the arena and the word. */
+    @Test
+    void aSummaryThatDisagreesWithTheBitsIsReported() {
+        HeapArena arena = new HeapArena(3, 1L << 30, 0, null);
+        arena.dirty[70] = -1L;
+        String problem = arena.verifyDirtySummary();
+        assertNotNull(problem);
+        assertTrue(problem.contains("arena 3") && problem.contains("word 70") && problem.contains("not full"), problem);
+        arena.dirty[70] = 0;
+        assertNull(arena.verifyDirtySummary());
+        arena.setDirty(64 * 5, 64, true);
+        arena.dirty[5] = 1L;
+        String stale = arena.verifyDirtySummary();
+        assertNotNull(stale);
+        assertTrue(stale.contains("word 5") && stale.contains("says full"), stale);
     }
 
     /**
