@@ -1,10 +1,11 @@
 package dev.spanheap;
 
+import java.time.Duration;
 import java.util.concurrent.locks.LockSupport;
 
 /**
  * The scavenger and its policy: a daemon platform thread that returns free pages to the OS; Go's
- * background scavenger. Every {@link #PERIOD_NANOS} it runs {@link #passOnce()}: reclaims the
+ * background scavenger. Every {@link #periodNanos(Duration) period} it runs {@link #passOnce()}: reclaims the
  * caches of ended threads and, when free pages that may be resident exceed
  * {@link SpanHeapConfig#scavengerRetainRatio()} of the memory in use, releases free runs idle for
  * at least {@link SpanHeapConfig#scavengerDelay()} (measured from the pass before the free, see
@@ -27,7 +28,10 @@ import java.util.concurrent.locks.LockSupport;
  */
 final class Scavenger implements Runnable {
 
+    /** The longest period between passes: that of the default delay of 1 s and of longer ones. */
     static final long PERIOD_NANOS = 250_000_000L;
+    /** The shortest period between passes, for delays of 40 ms and less. */
+    static final long MIN_PERIOD_NANOS = 10_000_000L;
     /** Share of the limit above which the idle delay shrinks (see {@link #idleNearLimit}). */
     static final double PRESSURE_START = 0.80;
     /** Share of the limit the scavenger keeps held memory under, as Go's memory-limit scavenger does. */
@@ -35,6 +39,7 @@ final class Scavenger implements Runnable {
 
     private final SpanHeap heap;
     private final boolean enabled;
+    private final long periodNanos;
     private final Object startLock = new Object();
     /** Slots moved between caches and central lists as of the last pass. Guarded by passLock. */
     private long centralTrafficAtLastPass = -1;
@@ -46,6 +51,19 @@ final class Scavenger implements Runnable {
     Scavenger(SpanHeap heap) {
         this.heap = heap;
         this.enabled = heap.config().scavengerEnabled();
+        this.periodNanos = periodNanos(heap.config().scavengerDelay());
+    }
+
+    /**
+     * The time between passes for {@code delay}: a quarter of it, from {@link #MIN_PERIOD_NANOS} to
+     * {@link #PERIOD_NANOS}. A free run's idle time is stamped with the clock of the pass before
+     * its free ({@link AddressRange#coarseNanos()}), so it is released between one period before
+     * and one period after {@code delay} has passed since the free: with a fixed 250 ms period, a
+     * 50 ms delay could take 300 ms, six times the delay; with a quarter, 62.5 ms.
+     */
+    static long periodNanos(Duration delay) {
+        long nanos = delay.compareTo(Duration.ofDays(1)) > 0 ? Long.MAX_VALUE : delay.toNanos();
+        return Math.clamp(nanos / 4, MIN_PERIOD_NANOS, PERIOD_NANOS);
     }
 
     /** Starts the background thread on the heap's first slow-path visit, if the scavenger is enabled. */
@@ -81,7 +99,7 @@ final class Scavenger implements Runnable {
     @Override
     public void run() {
         while (!stopping) {
-            LockSupport.parkNanos(this, PERIOD_NANOS);
+            LockSupport.parkNanos(this, periodNanos);
             if (stopping) {
                 return;
             }
@@ -143,7 +161,7 @@ final class Scavenger implements Runnable {
                 released += pageHeaps[i].releaser.scavenge(share, minIdleNanos, keepHugePages);
             }
             if (released > 0) {
-                // Only passes that released: an idle heap passes four times a second.
+                // Only passes that released: an idle heap passes up to a hundred times a second.
                 HeapEvents.memoryReleased(config.name(), released, HeapEvents.RELEASE_BY_SCAVENGER);
             }
             return released;

@@ -47,6 +47,17 @@ class ScavengerPolicyTest {
         return live;
     }
 
+    /** The pass period follows the idle delay (a quarter of it), so a short delay is honoured to within a quarter. */
+    @Test
+    void thePassPeriodIsAQuarterOfTheDelayFrom10msTo250ms() {
+        assertEquals(250_000_000L, Scavenger.periodNanos(Duration.ofSeconds(1)), "the default delay keeps four passes a second");
+        assertEquals(250_000_000L, Scavenger.periodNanos(Duration.ofHours(1)));
+        assertEquals(250_000_000L, Scavenger.periodNanos(Duration.ofDays(365 * 1000)), "a delay too long for nanoseconds");
+        assertEquals(12_500_000L, Scavenger.periodNanos(Duration.ofMillis(50)));
+        assertEquals(10_000_000L, Scavenger.periodNanos(Duration.ofMillis(40)));
+        assertEquals(10_000_000L, Scavenger.periodNanos(Duration.ZERO), "at most a hundred passes a second");
+    }
+
     @Test
     void aPassReleasesTheIdleFreeRunsBeyondTheRetainedShareOfTheMemoryInUse() {
         for (double ratio : new double[] {0.5, 0.25, 0}) {
