@@ -39,6 +39,8 @@ final class Scavenger implements Runnable {
 
     private final SpanHeap heap;
     private final boolean enabled;
+    /** {@link SpanHeapConfig#scavengerDelay()} in nanoseconds, {@code Long.MAX_VALUE} for a delay longer than that. */
+    private final long delayNanos;
     private final long periodNanos;
     private final Object startLock = new Object();
     /** Slots moved between caches and central lists as of the last pass. Guarded by passLock. */
@@ -51,7 +53,13 @@ final class Scavenger implements Runnable {
     Scavenger(SpanHeap heap) {
         this.heap = heap;
         this.enabled = heap.config().scavengerEnabled();
+        this.delayNanos = nanosOf(heap.config().scavengerDelay());
         this.periodNanos = periodNanos(heap.config().scavengerDelay());
+    }
+
+    /** {@code delay} in nanoseconds, saturated at {@code Long.MAX_VALUE} (about 292 years) where {@link Duration#toNanos} would throw. */
+    private static long nanosOf(Duration delay) {
+        return delay.compareTo(Duration.ofNanos(Long.MAX_VALUE)) >= 0 ? Long.MAX_VALUE : delay.toNanos();
     }
 
     /**
@@ -62,8 +70,7 @@ final class Scavenger implements Runnable {
      * 50 ms delay could take 300 ms, six times the delay; with a quarter, 62.5 ms.
      */
     static long periodNanos(Duration delay) {
-        long nanos = delay.compareTo(Duration.ofDays(1)) > 0 ? Long.MAX_VALUE : delay.toNanos();
-        return Math.clamp(nanos / 4, MIN_PERIOD_NANOS, PERIOD_NANOS);
+        return Math.clamp(nanosOf(delay) / 4, MIN_PERIOD_NANOS, PERIOD_NANOS);
     }
 
     /** Starts the background thread on the heap's first slow-path visit, if the scavenger is enabled. */
@@ -136,7 +143,7 @@ final class Scavenger implements Runnable {
             }
             SpanHeapConfig config = heap.config();
             long retain = (long) (totalInUse * config.scavengerRetainRatio());
-            long minIdleNanos = config.scavengerDelay().toNanos();
+            long minIdleNanos = delayNanos;
             long limit = config.maxHeapBytes();
             boolean keepHugePages = heap.addressRange().hugePages;
             if (limit != Long.MAX_VALUE) {

@@ -109,6 +109,22 @@ class ScavengerPolicyTest {
         }
     }
 
+    /** A delay too long for nanoseconds means "never while far from the limit", not a pass that fails. */
+    @Test
+    void aDelayBeyondLongNanosKeepsRunsUntilTheLimitIsNear() {
+        Duration never = Duration.ofSeconds(Long.MAX_VALUE);
+        try (SpanHeap far = SpanHeap.create(exact().scavengerRetainRatio(0).scavengerDelay(never).build())) {
+            eightFreeRunsBetweenEightLive(far);
+            assertEquals(0, HeapProbe.scavengeOnce(far), "no limit: nothing is idle long enough");
+            assertEquals(8 * MIB, far.stats().retainedFreeBytes());
+        }
+        long limit = 16 * MIB + MIB / 2;
+        try (SpanHeap tight = SpanHeap.create(exact().scavengerRetainRatio(0.5).scavengerDelay(never).maxHeapBytes(limit).build())) {
+            eightFreeRunsBetweenEightLive(tight);
+            assertEquals(4 * MIB, HeapProbe.scavengeOnce(tight), "over the goal the delay does not count");
+        }
+    }
+
     @Test
     void spareEmptySpansGoBackAfterAPassWithoutSlotTraffic() {
         try (SpanHeap heap = SpanHeap.create(exact().scavengerDelay(Duration.ZERO).build())) {
