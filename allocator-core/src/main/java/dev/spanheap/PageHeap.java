@@ -10,13 +10,15 @@ import java.util.concurrent.locks.ReentrantLock;
  * {@code package-info.java} for the overview and {@link AddressRange} for what the page heaps share.
  *
  * <p><b>Why several.</b> Each thread allocates from the page heap of its shard (see
- * {@link ThreadCacheRegistry}), so threads on different shards never take the same page heap lock
- * for a span or a large object; a free goes to the page heap that owns the arena, which is the
- * allocating thread's unless the block crossed threads. With as many shards as runnable threads
- * the lock is taken uncontended in the common case.
+ * {@link ThreadCacheRegistry}), so threads on different shards do not queue on the same page heap
+ * lock for a span or a large object (they take another's only when it is free, below); a free
+ * goes to the page heap that owns the arena. With as many shards as runnable threads the lock is
+ * taken uncontended in the common case.
  *
  * <p><b>Free runs</b> are kept by a {@link FreeRunIndex} (address-ordered best fit, coalesced at
- * once). When no run fits, the page heap maps the range's next arena for itself.
+ * once). A page heap takes held (dirty) pages before clean ones, its own before another heap's,
+ * and maps the range's next arena for itself only when no heap has a run that fits (see
+ * {@link #allocateLarge}); a borrowed span stays the other heap's, which frees it.
  *
  * <p><b>Returning memory</b> to the OS is the work of its {@link PageReleaser}: the synchronous
  * release at the limit or on request, and the scavenger's pass, which takes a run out of the
@@ -59,6 +61,9 @@ final class PageHeap {
     /** Where a small span's page-table entries keep the shard of the central list that holds it. */
     static final int LIST_SHARD_SHIFT = 24;
 
+    /** How many other page heaps, at most, a page heap asks for held pages before using its clean ones. */
+    static final int DIRTY_LENDERS = 7;
+
     final ReentrantLock lock = new ReentrantLock();
     /** This page heap's place in the heap's shards and in the lock order. */
     final int index;
@@ -75,7 +80,8 @@ final class PageHeap {
     @SuppressWarnings("unused")
     private long padBefore0, padBefore1, padBefore2, padBefore3, padBefore4, padBefore5, padBefore6, padBefore7;
     private long spanPoolSize;
-    // Page accounting, all guarded by the lock.
+    // Page accounting, all guarded by the lock. Other page heaps read freePages and dirtyFreePages
+    // without it, as a hint of whether a run may fit here before they take the lock to look.
     private long arenasOwned;
     private long pagesInSpans;
     private long freePages;
@@ -127,48 +133,121 @@ final class PageHeap {
 
     /**
      * Up to {@code count} new spans of size class {@code sizeClass} for the central list of shard
-     * {@code listShard}, into {@code out}, in one hold of the lock; returns how many, at least one.
-     * The first comes from this page heap (mapping an arena if needed) or, when the address range
-     * has no room for another arena, from another page heap's free runs; the others only from free
-     * runs this heap already holds, without growing, borrowing or releasing memory for the limit (a refill that needs several spans should not pay for a
-     * lock and an index search per span, nor map an arena for spans it could do without). Called
-     * by that central list, holding its lock.
+     * {@code listShard}, into {@code out}; returns how many, at least one. Called by that central
+     * list, holding its lock.
+     *
+     * <p>Where the first comes from is {@link #allocateLarge}'s order. When it comes from this
+     * heap, the others come in the same hold of the lock from free runs this heap already holds,
+     * without growing, borrowing or releasing memory for the limit (a refill that needs several
+     * spans should not pay for a lock and an index search per span, nor map an arena for spans it
+     * could do without).
      */
     int allocateSmallSpans(int sizeClass, int listShard, Span[] out, int count) {
         int pages = SizeClasses.SPAN_PAGES[sizeClass];
         long bytes = (long) pages << SizeClasses.PAGE_SHIFT;
-        int taken = 0;
-        acquire();
-        try {
-            Span span = allocateRun(pages, 1, sizeClass, bytes, true);
-            while (span != null) {
-                registerSmall(span, sizeClass, listShard);
-                out[taken++] = span;
-                span = taken < count ? allocateHeldRun(pages, sizeClass) : null;
+        int taken = takeSmallSpans(sizeClass, listShard, out, count, true);
+        if (taken == 0) {
+            Span span = borrowDirtyRun(pages, 1, sizeClass, listShard, bytes);
+            if (span != null) {
+                out[0] = span;
+                return 1;
             }
-        } finally {
-            lock.unlock();
+            taken = takeSmallSpans(sizeClass, listShard, out, count, false);
         }
         if (taken == 0) {
-            out[taken++] = allocateSpan(pages, 1, sizeClass, listShard, bytes);
+            out[taken++] = allocateSpanAfterOwnRuns(pages, 1, sizeClass, listShard, bytes);
         }
         return taken;
     }
 
-    /** A large-object span of {@code pages} pages whose start is aligned to {@code alignPages} pages. */
-    Span allocateLarge(long requestedBytes, int pages, int alignPages) {
-        return allocateSpan(pages, alignPages, 0, index, requestedBytes);
+    /**
+     * Up to {@code count} spans from this heap's free runs, in one hold of the lock: the first
+     * from a run dirty throughout if {@code dirtyOnly}, else from any (without growing); the
+     * others from runs it may hold without releasing anything for the limit.
+     */
+    private int takeSmallSpans(int sizeClass, int listShard, Span[] out, int count, boolean dirtyOnly) {
+        int pages = SizeClasses.SPAN_PAGES[sizeClass];
+        int taken = 0;
+        acquire();
+        try {
+            Span span = dirtyOnly ? allocateHeldRun(pages, 1, sizeClass, true)
+                    : allocateRun(pages, 1, sizeClass, (long) pages << SizeClasses.PAGE_SHIFT, false);
+            while (span != null) {
+                registerSmall(span, sizeClass, listShard);
+                out[taken++] = span;
+                span = taken < count ? allocateHeldRun(pages, 1, sizeClass, false) : null;
+            }
+        } finally {
+            lock.unlock();
+        }
+        return taken;
     }
 
-    private Span allocateSpan(int pages, int alignPages, int sizeClass, int listShard, long requestedBytes) {
-        Span span = allocateSpanHere(pages, alignPages, sizeClass, listShard, requestedBytes, true);
-        if (span != null) {
+    /**
+     * A large-object span of {@code pages} pages whose start is aligned to {@code alignPages}
+     * pages, from the first of: a run of this heap's that is dirty throughout; another page
+     * heap's such run ({@link #borrowDirtyRun}); any run of this heap's; the rest as
+     * {@link #allocateSpanAfterOwnRuns} says.
+     *
+     * <p>Held pages first, wherever they are, so that the shards' page heaps hold about what one
+     * heap would: each heap used the clean pages of its own arenas while the others held free
+     * pages that only their own threads took (docs/design.md, "Free runs between page heaps").
+     */
+    Span allocateLarge(long requestedBytes, int pages, int alignPages) {
+        Span span = takeRun(pages, alignPages, 0, index, requestedBytes, true, true);
+        if (span == null) {
+            span = borrowDirtyRun(pages, alignPages, 0, index, requestedBytes);
+        }
+        if (span == null) {
+            span = allocateSpanHere(pages, alignPages, 0, index, requestedBytes, false);
+        }
+        return span != null ? span : allocateSpanAfterOwnRuns(pages, alignPages, 0, index, requestedBytes);
+    }
+
+    /**
+     * A span from the run, dirty throughout, of one of the next {@link #DIRTY_LENDERS} page heaps
+     * in index order, or null. A heap is tried only if its count, read without its lock, says it
+     * holds enough dirty free pages; for a large object only if its lock is free at that moment
+     * (see {@link #takeRun}). The bound keeps the cost of a miss, which a growing heap pays for
+     * every span it cuts from clean pages, at a few cache lines however many shards there are.
+     */
+    private Span borrowDirtyRun(int pages, int alignPages, int sizeClass, int listShard, long requestedBytes) {
+        PageHeap[] heaps = range.pageHeaps();
+        int lenders = Math.min(heaps.length, DIRTY_LENDERS + 1);
+        for (int i = 1; i < lenders; i++) {
+            PageHeap other = heaps[(index + i) % heaps.length];
+            Span span;
+            if (other.dirtyFreePages >= pages
+                    && (span = other.takeRun(pages, alignPages, sizeClass, listShard, requestedBytes, true, sizeClass != 0)) != null) {
+                return span;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * A span for this heap's threads when none of its own free runs fits: another heap's run (as
+     * {@link #borrowDirtyRun} tries them, clean pages allowed); else an arena this heap maps for
+     * itself; when the range has no room for one, any other heap's run, waiting for its lock.
+     * Without this heap's lock: page heap locks are never nested here.
+     */
+    private Span allocateSpanAfterOwnRuns(int pages, int alignPages, int sizeClass, int listShard, long requestedBytes) {
+        PageHeap[] heaps = range.pageHeaps();
+        Span span;
+        for (int i = 1; i < heaps.length; i++) {
+            PageHeap other = heaps[(index + i) % heaps.length];
+            if (other.freePages >= pages
+                    && (span = other.takeRun(pages, alignPages, sizeClass, listShard, requestedBytes, false, sizeClass != 0)) != null) {
+                return span;
+            }
+        }
+        if ((span = allocateSpanHere(pages, alignPages, sizeClass, listShard, requestedBytes, true)) != null) {
             return span;
         }
-        // The range is full: the other page heaps' free runs are the last resort (without this
-        // heap's lock; page heap locks are never nested here).
-        for (PageHeap other : range.pageHeaps()) {
-            if (other != this && (span = other.allocateSpanHere(pages, alignPages, sizeClass, listShard, requestedBytes, false)) != null) {
+        // The range is full: the other heaps' free runs are the last resort.
+        for (int i = 1; i < heaps.length; i++) {
+            PageHeap other = heaps[(index + i) % heaps.length];
+            if ((span = other.allocateSpanHere(pages, alignPages, sizeClass, listShard, requestedBytes, false)) != null) {
                 return span;
             }
         }
@@ -180,23 +259,52 @@ final class PageHeap {
         acquire();
         try {
             Span span = allocateRun(pages, alignPages, sizeClass, requestedBytes, mayGrow);
-            if (span == null) {
-                return null;
-            }
-            if (sizeClass != 0) {
-                registerSmall(span, sizeClass, listShard);
-            } else {
-                // No page-table entries: a large span's stay 0 (see AddressRange.spanAt).
-                span.requestedBytes = requestedBytes;
-                largeSpans++;
-                largeAllocations++;
-                largeObjectBytes += span.bytes();
-                largeRequestedBytes += requestedBytes;
-            }
-            return span;
+            return span == null ? null : registered(span, sizeClass, listShard, requestedBytes);
         } finally {
             lock.unlock();
         }
+    }
+
+    /**
+     * A span from this heap's best-fitting free run, for its own threads or another heap's, if
+     * one fits, is dirty throughout when {@code dirtyOnly}, and its clean pages may be held
+     * without releasing anything for the limit; else null. Waits for the lock if {@code wait},
+     * else takes it only if it is free at this moment.
+     *
+     * <p>Another heap's small spans wait; its large objects do not. A borrowed small span comes
+     * back to this heap once, empty, in a batch with others; a borrowed large object's free takes
+     * this lock, and so would the borrower's next allocation, which finds the run here again.
+     * Waiting kept two shards' large-object pairs on one lock; giving up at once lets the
+     * borrower map an arena of its own as soon as the two threads meet.
+     */
+    private Span takeRun(int pages, int alignPages, int sizeClass, int listShard, long requestedBytes, boolean dirtyOnly,
+            boolean wait) {
+        if (wait) {
+            acquire();
+        } else if (!lock.tryLock()) {
+            return null;
+        }
+        try {
+            Span span = allocateHeldRun(pages, alignPages, sizeClass, dirtyOnly);
+            return span == null ? null : registered(span, sizeClass, listShard, requestedBytes);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Writes a new span's page-table entries (small) or counts it (large), and returns it. Holding the lock. */
+    private Span registered(Span span, int sizeClass, int listShard, long requestedBytes) {
+        if (sizeClass != 0) {
+            registerSmall(span, sizeClass, listShard);
+        } else {
+            // No page-table entries: a large span's stay 0 (see AddressRange.spanAt).
+            span.requestedBytes = requestedBytes;
+            largeSpans++;
+            largeAllocations++;
+            largeObjectBytes += span.bytes();
+            largeRequestedBytes += requestedBytes;
+        }
+        return span;
     }
 
     /**
@@ -331,21 +439,23 @@ final class PageHeap {
     }
 
     /**
-     * A span of {@code pages} pages from a free run that fits, if one does and the heap may hold
-     * its clean pages without releasing anything for the limit; else null. Holding the lock.
+     * A span of {@code pages} pages aligned to {@code alignPages} from the free run that fits best,
+     * if one does and its pages are all held already ({@code dirtyOnly}) or the heap may hold the
+     * clean ones without releasing anything for the limit; else null. Holding the lock.
      */
-    private Span allocateHeldRun(int pages, int sizeClass) {
-        long key = freeRuns.bestFit(pages);
+    private Span allocateHeldRun(int pages, int alignPages, int sizeClass, boolean dirtyOnly) {
+        long key = freeRuns.bestFit((long) pages + alignPages - 1);
         if (key == FreeRunIndex.NONE) {
             return null;
         }
         long runStart = FreeRunIndex.start(key);
-        HeapArena arena = range.arenaOfPage(runStart);
-        int local = (int) (runStart - arena.firstPage);
         int runLength = FreeRunIndex.length(key);
-        int dirtyPages = FreeRunIndex.dirtyPagesIn(arena, local, runLength, local, pages);
+        long start = (runStart + alignPages - 1) / alignPages * alignPages;
+        HeapArena arena = range.arenaOfPage(start);
+        int local = (int) (start - arena.firstPage);
+        int dirtyPages = FreeRunIndex.dirtyPagesIn(arena, (int) (runStart - arena.firstPage), runLength, local, pages);
         long growth = (long) (pages - dirtyPages) << SizeClasses.PAGE_SHIFT;
-        if (growth != 0 && !range.tryHold(growth)) {
+        if (growth != 0 && (dirtyOnly || !range.tryHold(growth))) {
             return null;
         }
         return carve(arena, runStart, runLength, local, pages, dirtyPages, sizeClass);

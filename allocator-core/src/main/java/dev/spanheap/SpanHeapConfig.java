@@ -140,9 +140,14 @@ public final class SpanHeapConfig {
     /** The container limit read to derive the default limit, or null when the limit was given. */
     CgroupMemoryLimit containerLimit() { return containerLimit; }
 
-    /** The default shard count: one per available processor, from 1 to {@link #MAX_SHARDS}. */
+    /**
+     * The default shard count: two per available processor, from 1 to {@link #MAX_SHARDS}. One
+     * per processor left two of four threads on a 2-core machine sharing each shard's spans at
+     * about half speed (docs/benchmarks.md, "More shards than processors"); the free runs the
+     * page heaps take from each other keep the extra shards from stranding memory.
+     */
     public static int defaultShards() {
-        return Math.clamp(Runtime.getRuntime().availableProcessors(), 1, MAX_SHARDS);
+        return (int) Math.clamp(2L * Runtime.getRuntime().availableProcessors(), 1, MAX_SHARDS);
     }
 
     @Override

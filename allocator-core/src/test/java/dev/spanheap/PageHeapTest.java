@@ -6,15 +6,21 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
  * The page heap on its own (one or two of them on a range of their own): best fit in address
- * order, coalescing, alignment, arenas, the limit, span reuse, and borrowing when the range is full.
+ * order, coalescing, alignment, arenas, the limit, span reuse, and borrowing from another page heap.
  */
 class PageHeapTest {
 
@@ -273,19 +279,165 @@ class PageHeapTest {
     }
 
     @Test
-    void pageHeapsOwnDisjointArenasAndCountHeldBytesTogether() {
+    void aHeapTakesAnotherHeapsFreeRunBeforeItMapsAnArena() {
         PageHeap[] heaps = newHeaps(SpanHeapConfig.builder().addressSpaceBytes(4 * HeapArena.BYTES), 2);
         Span a = heaps[0].allocateLarge(8192, 1, 1);
         Span b = heaps[1].allocateLarge(3 * 8192, 3, 1);
-        assertEquals(2, range.arenaCount, "each page heap maps an arena of its own");
-        assertSame(heaps[0], range.arenaAt(a.start).owner);
-        assertSame(heaps[1], range.arenaAt(b.start).owner);
+        assertEquals(1, range.arenaCount, "the second heap takes the first one's free run instead of mapping");
+        assertSame(heaps[0], range.arenaAt(b.start).owner);
         assertEquals(4 * 8192, range.heldBytes());
-        assertTrue(!heaps[0].freeLarge(b, b.start), "a span is freed by the heap that owns it, not another");
-        assertTrue(free(heaps[1], b));
+        assertEquals(4, heaps[0].snapshot().pagesInSpans(), "the borrowed span is counted by the heap that owns it");
+        assertEquals(0, heaps[1].snapshot().pagesInSpans());
+        assertTrue(!heaps[1].freeLarge(b, b.start), "a span is freed by the heap that owns it, not the borrower");
+        assertTrue(free(heaps[0], b));
         assertTrue(free(heaps[0], a));
         assertValid(heaps[0]);
         assertValid(heaps[1]);
+    }
+
+    @Test
+    void aHeapThatFindsTheOtherHeapBusyMapsAnArenaOfItsOwnAndTakesHeldPagesBeforeCleanOnes() throws Exception {
+        PageHeap[] heaps = newHeaps(SpanHeapConfig.builder().addressSpaceBytes(8 * HeapArena.BYTES), 2);
+        // Three whole arenas in use, so that the page table already covers a fourth: growing it
+        // takes every page heap's lock, which the holder below keeps.
+        Span[] full = new Span[3];
+        for (int i = 0; i < full.length; i++) {
+            full[i] = heaps[0].allocateLarge(HeapArena.BYTES, HeapArena.PAGES, 1);
+        }
+        CountDownLatch locked = new CountDownLatch(1);
+        CountDownLatch done = new CountDownLatch(1);
+        Thread holder = Thread.ofPlatform().start(() -> {
+            heaps[0].lock.lock();
+            try {
+                locked.countDown();
+                done.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } finally {
+                heaps[0].lock.unlock();
+            }
+        });
+        locked.await();
+        Span b;
+        try {
+            b = heaps[1].allocateLarge(3 * 8192, 3, 1);
+        } finally {
+            done.countDown();
+            holder.join();
+        }
+        assertEquals(4, range.arenaCount, "a busy heap is not waited for: the other maps an arena");
+        assertSame(heaps[1], range.arenaAt(b.start).owner);
+        Span c = heaps[1].allocateLarge(8192, 1, 1);
+        assertSame(heaps[1], range.arenaAt(c.start).owner, "with no held pages free anywhere, its own clean pages come first");
+        assertEquals(3 * HeapArena.BYTES + 4 * 8192, range.heldBytes(), "held bytes are counted over both heaps");
+        assertTrue(free(heaps[0], full[2]));
+        Span d = heaps[1].allocateLarge(8192, 1, 1);
+        assertSame(heaps[0], range.arenaAt(d.start).owner, "the other heap's held pages come before its own clean ones");
+        assertEquals(3 * HeapArena.BYTES + 4 * 8192, range.heldBytes(), "so held memory does not grow");
+        assertTrue(free(heaps[1], b));
+        assertTrue(free(heaps[1], c));
+        assertTrue(free(heaps[0], d));
+        assertTrue(free(heaps[0], full[0]));
+        assertTrue(free(heaps[0], full[1]));
+        assertValid(heaps[0]);
+        assertValid(heaps[1]);
+    }
+
+    /**
+     * Four threads, each on a page heap of its own, take large objects and small spans and free
+     * them through the heap that owns them, so that runs are lent back and forth while the locks
+     * are taken and given up: no page may go to two spans, every span's first word must still be
+     * its owner's stamp at its free, and every heap's counts must add up afterwards.
+     */
+    @Test
+    void fourHeapsLendingToEachOtherFromFourThreadsNeverHandOutAPageTwice() throws Exception {
+        PageHeap[] heaps = newHeaps(SpanHeapConfig.builder().addressSpaceBytes(16 * HeapArena.BYTES), 4);
+        int smallClass = SizeClasses.classOf(8192);
+        ConcurrentHashMap<Long, Long> pagesInUse = new ConcurrentHashMap<>();
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        AtomicInteger lent = new AtomicInteger();
+        Thread[] threads = new Thread[heaps.length];
+        for (int t = 0; t < threads.length; t++) {
+            PageHeap heap = heaps[t];
+            long seed = 31L * t + 7;
+            threads[t] = Thread.ofPlatform().start(() -> {
+                try {
+                    Random random = new Random(seed);
+                    List<Span> live = new ArrayList<>();
+                    Span[] out = new Span[4];
+                    for (int i = 0; i < 20_000; i++) {
+                        if (live.size() < 64 && random.nextBoolean()) {
+                            if (random.nextInt(3) == 0) {
+                                int got = heap.allocateSmallSpans(smallClass, heap.index, out, 1 + random.nextInt(4));
+                                for (int k = 0; k < got; k++) {
+                                    live.add(claim(out[k], pagesInUse));
+                                }
+                            } else {
+                                int pages = 5 + random.nextInt(60);
+                                live.add(claim(heap.allocateLarge((long) pages << SizeClasses.PAGE_SHIFT, pages, 1), pagesInUse));
+                            }
+                        } else if (!live.isEmpty()) {
+                            Span span = live.remove(random.nextInt(live.size()));
+                            release(span, pagesInUse);
+                            PageHeap owner = range.arenaAt(span.start).owner;
+                            if (owner != heap) {
+                                lent.incrementAndGet();
+                            }
+                            if (span.isLarge()) {
+                                assertTrue(owner.freeLarge(span, span.start));
+                            } else {
+                                owner.freeSmallSpans(new Span[] {span}, 0, 1);
+                            }
+                        }
+                    }
+                    for (Span span : live) {
+                        release(span, pagesInUse);
+                        PageHeap owner = range.arenaAt(span.start).owner;
+                        if (span.isLarge()) {
+                            assertTrue(owner.freeLarge(span, span.start));
+                        } else {
+                            owner.freeSmallSpans(new Span[] {span}, 0, 1);
+                        }
+                    }
+                } catch (Throwable e) {
+                    failure.compareAndSet(null, e);
+                }
+            });
+        }
+        for (Thread thread : threads) {
+            thread.join();
+        }
+        if (failure.get() != null) {
+            throw new AssertionError("a worker failed", failure.get());
+        }
+        assertTrue(pagesInUse.isEmpty());
+        assertTrue(lent.get() > 0, "no span was lent: the test did not reach what it is for");
+        long freePages = 0;
+        for (PageHeap heap : heaps) {
+            assertValid(heap);
+            PageHeap.Snapshot snapshot = heap.snapshot();
+            assertEquals(0, snapshot.pagesInSpans(), "heap " + heap.index + " still counts pages in spans");
+            freePages += snapshot.freePages();
+        }
+        assertEquals((long) range.arenaCount * HeapArena.PAGES, freePages, "every page of every arena is free again");
+    }
+
+    /** Records every page of {@code span} as in use (failing if one already is) and stamps its first word. */
+    private static Span claim(Span span, ConcurrentHashMap<Long, Long> pagesInUse) {
+        for (long page = span.firstPage; page < span.firstPage + span.pages; page++) {
+            Long before = pagesInUse.putIfAbsent(page, span.start);
+            assertNull(before, () -> "page handed out twice");
+        }
+        MemorySegment.ofAddress(span.start).reinterpret(8).set(ValueLayout.JAVA_LONG, 0, span.start ^ 0x5A5A);
+        return span;
+    }
+
+    private static void release(Span span, ConcurrentHashMap<Long, Long> pagesInUse) {
+        assertEquals(span.start ^ 0x5A5A, MemorySegment.ofAddress(span.start).reinterpret(8).get(ValueLayout.JAVA_LONG, 0),
+                "the span's first word was written by someone else");
+        for (long page = span.firstPage; page < span.firstPage + span.pages; page++) {
+            assertEquals(span.start, pagesInUse.remove(page));
+        }
     }
 
     @Test

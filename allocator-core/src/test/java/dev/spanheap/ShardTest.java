@@ -54,7 +54,7 @@ class ShardTest {
     }
 
     @Test
-    void liveThreadsAreSpreadOverTheShardsAndTheirSpansComeFromTheirOwnPageHeap() throws Exception {
+    void liveThreadsAreSpreadOverTheShardsAndTheSecondTakesTheFirstsFreeRunsBeforeMappingAnArena() throws Exception {
         try (SpanHeap heap = heap(2, 8L << 26)) {
             long mine = heap.allocateAddress(64);
             long mineLarge = heap.allocateAddress(100_000);
@@ -75,7 +75,11 @@ class ShardTest {
             int myShard = shardOfSpan(heap, mine);
             assertNotEquals(myShard, shardOfSpan(heap, theirs[0]), "two live threads, two shards");
             assertSame(heap.pageHeaps()[myShard], heap.addressRange().arenaAt(mineLarge).owner, "large objects from the thread's page heap");
-            assertSame(heap.pageHeaps()[1 - myShard], heap.addressRange().arenaAt(theirs[1]).owner);
+            // The other shard's page heap had no arena and this one's lock was free: its span and
+            // its large object come from this heap's free runs, and no second arena is mapped.
+            assertSame(heap.pageHeaps()[myShard], heap.addressRange().arenaAt(theirs[0]).owner);
+            assertSame(heap.pageHeaps()[myShard], heap.addressRange().arenaAt(theirs[1]).owner);
+            assertEquals(HeapArena.BYTES, heap.stats().reservedBytes());
             bothAllocated.await();
             other.join();
             assertNull(failure.get());
