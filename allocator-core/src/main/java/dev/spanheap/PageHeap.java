@@ -161,17 +161,17 @@ final class PageHeap {
     }
 
     /**
-     * Up to {@code count} spans from this heap's free runs, in one hold of the lock: the first
-     * from a run dirty throughout if {@code dirtyOnly}, else from any (without growing); the
-     * others from runs it may hold without releasing anything for the limit.
+     * Up to {@code count} spans from this heap's free runs, in one hold of the lock: the first as
+     * {@link #allocateOwnRun} finds it if {@code dirtyFirst}, else from any run (without growing);
+     * the others from runs it may hold without releasing anything for the limit.
      */
-    private int takeSmallSpans(int sizeClass, int listShard, Span[] out, int count, boolean dirtyOnly) {
+    private int takeSmallSpans(int sizeClass, int listShard, Span[] out, int count, boolean dirtyFirst) {
         int pages = SizeClasses.SPAN_PAGES[sizeClass];
+        long bytes = (long) pages << SizeClasses.PAGE_SHIFT;
         int taken = 0;
         acquire();
         try {
-            Span span = dirtyOnly ? allocateHeldRun(pages, 1, sizeClass, true)
-                    : allocateRun(pages, 1, sizeClass, (long) pages << SizeClasses.PAGE_SHIFT, false);
+            Span span = dirtyFirst ? allocateOwnRun(pages, 1, sizeClass, bytes) : allocateRun(pages, 1, sizeClass, bytes, false);
             while (span != null) {
                 registerSmall(span, sizeClass, listShard);
                 out[taken++] = span;
@@ -186,7 +186,8 @@ final class PageHeap {
     /**
      * A large-object span of {@code pages} pages whose start is aligned to {@code alignPages}
      * pages, from the first of: a run of this heap's that is dirty throughout; another page
-     * heap's such run ({@link #borrowDirtyRun}); any run of this heap's; the rest as
+     * heap's such run ({@link #borrowDirtyRun}); any run of this heap's (in the first hold of the
+     * lock if no other heap may lend: {@link #allocateOwnRun}); the rest as
      * {@link #allocateSpanAfterOwnRuns} says.
      *
      * <p>Held pages first, wherever they are, so that the shards' page heaps hold about what one
@@ -194,14 +195,44 @@ final class PageHeap {
      * pages that only their own threads took (docs/design.md, "Free runs between page heaps").
      */
     Span allocateLarge(long requestedBytes, int pages, int alignPages) {
-        Span span = takeRun(pages, alignPages, 0, index, requestedBytes, true, true);
-        if (span == null) {
-            span = borrowDirtyRun(pages, alignPages, 0, index, requestedBytes);
+        Span span;
+        acquire();
+        try {
+            span = allocateOwnRun(pages, alignPages, 0, requestedBytes);
+            if (span != null) {
+                return registered(span, 0, index, requestedBytes);
+            }
+        } finally {
+            lock.unlock();
         }
+        span = borrowDirtyRun(pages, alignPages, 0, index, requestedBytes);
         if (span == null) {
             span = allocateSpanHere(pages, alignPages, 0, index, requestedBytes, false);
         }
         return span != null ? span : allocateSpanAfterOwnRuns(pages, alignPages, 0, index, requestedBytes);
+    }
+
+    /**
+     * A span from this heap's best-fitting free run if it is dirty throughout or, when no other
+     * heap may lend a dirty one ({@link #othersMayLendDirty}), from any run that fits (without
+     * growing), so that a heap the others cannot help takes one hold of its lock, not two.
+     * Holding the lock.
+     */
+    private Span allocateOwnRun(int pages, int alignPages, int sizeClass, long requestedBytes) {
+        Span span = allocateHeldRun(pages, alignPages, sizeClass, true);
+        return span != null || othersMayLendDirty(pages) ? span : allocateRun(pages, alignPages, sizeClass, requestedBytes, false);
+    }
+
+    /** Whether one of the heaps {@link #borrowDirtyRun} asks says, without its lock, that it holds {@code pages} dirty free pages. */
+    private boolean othersMayLendDirty(int pages) {
+        PageHeap[] heaps = range.pageHeaps();
+        int lenders = Math.min(heaps.length, DIRTY_LENDERS + 1);
+        for (int i = 1; i < lenders; i++) {
+            if (heaps[(index + i) % heaps.length].dirtyFreePages >= pages) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
