@@ -257,8 +257,9 @@ final class PageHeap {
     }
 
     /**
-     * A span for this heap's threads when none of its own free runs fits: another heap's run (as
-     * {@link #borrowDirtyRun} tries them, clean pages allowed); else an arena this heap maps for
+     * A span for this heap's threads when none of its own free runs fits: a run of any other heap
+     * whose free count, read without its lock, may fit it (clean pages allowed; for a large object
+     * only if the lock is free, as in {@link #borrowDirtyRun}); else an arena this heap maps for
      * itself; when the range has no room for one, any other heap's run, waiting for its lock.
      * Without this heap's lock: page heap locks are never nested here.
      */

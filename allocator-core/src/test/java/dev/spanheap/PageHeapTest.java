@@ -343,6 +343,31 @@ class PageHeapTest {
         assertValid(heaps[1]);
     }
 
+    @Test
+    void heldPagesAreAskedForFromTheNextSevenHeapsOnly() {
+        PageHeap[] heaps = newHeaps(SpanHeapConfig.builder().addressSpaceBytes(16 * HeapArena.BYTES), PageHeap.DIRTY_LENDERS + 3);
+        PageHeap lender = heaps[heaps.length - 1];
+        // Heap 0 owns an arena with 8 clean pages free; the last heap one of its own (heap 0's
+        // 8 pages do not fit its 16) with 16 dirty free pages at its start.
+        Span most = heaps[0].allocateLarge((long) (HeapArena.PAGES - 8) << SizeClasses.PAGE_SHIFT, HeapArena.PAGES - 8, 1);
+        Span sixteen = lender.allocateLarge(16 * 8192, 16, 1);
+        assertSame(lender, range.arenaAt(sixteen.start).owner);
+        assertTrue(free(lender, sixteen));
+        long held = range.heldBytes();
+        Span near = heaps[0].allocateLarge(8192, 1, 1);
+        assertSame(heaps[0], range.arenaAt(near.start).owner, "the last heap is not among heap 0's next seven: heap 0's clean pages come first");
+        assertEquals(held + 8192, range.heldBytes());
+        Span far = heaps[2].allocateLarge(8192, 1, 1);
+        assertSame(lender, range.arenaAt(far.start).owner, "heap 2's next seven reach the last heap: its held pages come first");
+        assertEquals(held + 8192, range.heldBytes(), "a held page, so held memory does not grow");
+        assertTrue(free(heaps[0], near));
+        assertTrue(free(heaps[0], most));
+        assertTrue(free(lender, far));
+        for (PageHeap heap : heaps) {
+            assertValid(heap);
+        }
+    }
+
     /**
      * Four threads, each on a page heap of its own, take large objects and small spans and free
      * them through the heap that owns them, so that runs are lent back and forth while the locks
