@@ -225,14 +225,23 @@ final class PageHeap {
 
     /** Whether one of the heaps {@link #borrowDirtyRun} asks says, without its lock, that it holds {@code pages} dirty free pages. */
     private boolean othersMayLendDirty(int pages) {
+        return nextDirtyLender(pages, 1) != 0;
+    }
+
+    /**
+     * The place, from {@code from} on, among the {@link #DIRTY_LENDERS} heaps after this one in
+     * index order, of the first whose dirty count, read without its lock, is at least
+     * {@code pages}; 0 if none.
+     */
+    private int nextDirtyLender(int pages, int from) {
         PageHeap[] heaps = range.pageHeaps();
         int lenders = Math.min(heaps.length, DIRTY_LENDERS + 1);
-        for (int i = 1; i < lenders; i++) {
+        for (int i = from; i < lenders; i++) {
             if (heaps[(index + i) % heaps.length].dirtyFreePages >= pages) {
-                return true;
+                return i;
             }
         }
-        return false;
+        return 0;
     }
 
     /**
@@ -244,12 +253,9 @@ final class PageHeap {
      */
     private Span borrowDirtyRun(int pages, int alignPages, int sizeClass, int listShard, long requestedBytes) {
         PageHeap[] heaps = range.pageHeaps();
-        int lenders = Math.min(heaps.length, DIRTY_LENDERS + 1);
-        for (int i = 1; i < lenders; i++) {
-            PageHeap other = heaps[(index + i) % heaps.length];
-            Span span;
-            if (other.dirtyFreePages >= pages
-                    && (span = other.takeRun(pages, alignPages, sizeClass, listShard, requestedBytes, true, sizeClass != 0)) != null) {
+        for (int i = nextDirtyLender(pages, 1); i != 0; i = nextDirtyLender(pages, i + 1)) {
+            Span span = heaps[(index + i) % heaps.length].takeRun(pages, alignPages, sizeClass, listShard, requestedBytes, true, sizeClass != 0);
+            if (span != null) {
                 return span;
             }
         }

@@ -403,26 +403,13 @@ class PageHeapTest {
                             }
                         } else if (!live.isEmpty()) {
                             Span span = live.remove(random.nextInt(live.size()));
-                            release(span, pagesInUse);
-                            PageHeap owner = range.arenaAt(span.start).owner;
-                            if (owner != heap) {
+                            if (giveBack(span, pagesInUse) != heap) {
                                 lent.incrementAndGet();
-                            }
-                            if (span.isLarge()) {
-                                assertTrue(owner.freeLarge(span, span.start));
-                            } else {
-                                owner.freeSmallSpans(new Span[] {span}, 0, 1);
                             }
                         }
                     }
                     for (Span span : live) {
-                        release(span, pagesInUse);
-                        PageHeap owner = range.arenaAt(span.start).owner;
-                        if (span.isLarge()) {
-                            assertTrue(owner.freeLarge(span, span.start));
-                        } else {
-                            owner.freeSmallSpans(new Span[] {span}, 0, 1);
-                        }
+                        giveBack(span, pagesInUse);
                     }
                 } catch (Throwable e) {
                     failure.compareAndSet(null, e);
@@ -457,12 +444,20 @@ class PageHeapTest {
         return span;
     }
 
-    private static void release(Span span, ConcurrentHashMap<Long, Long> pagesInUse) {
+    /** Checks {@code span}'s stamp, forgets its pages and frees it through the page heap that owns it, which it returns. */
+    private PageHeap giveBack(Span span, ConcurrentHashMap<Long, Long> pagesInUse) {
         assertEquals(span.start ^ 0x5A5A, MemorySegment.ofAddress(span.start).reinterpret(8).get(ValueLayout.JAVA_LONG, 0),
                 "the span's first word was written by someone else");
         for (long page = span.firstPage; page < span.firstPage + span.pages; page++) {
             assertEquals(span.start, pagesInUse.remove(page));
         }
+        PageHeap owner = range.arenaAt(span.start).owner;
+        if (span.isLarge()) {
+            assertTrue(owner.freeLarge(span, span.start));
+        } else {
+            owner.freeSmallSpans(new Span[] {span}, 0, 1);
+        }
+        return owner;
     }
 
     @Test
