@@ -44,9 +44,9 @@ final class CentralList {
      */
     final Object lock = new Object();
     /**
-     * The page heap of this list's shard, which its spans come from (or, when the range is full,
-     * through which they are borrowed from another); a span goes back to the page heap that owns
-     * its arena.
+     * The page heap of this list's shard, which its spans come from (directly, or borrowed
+     * through it from another page heap's runs); a span goes back to the page heap that owns its
+     * arena.
      */
     private final PageHeap pageHeap;
     private final AddressRange range;

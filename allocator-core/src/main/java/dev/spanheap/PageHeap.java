@@ -10,10 +10,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * {@code package-info.java} for the overview and {@link AddressRange} for what the page heaps share.
  *
  * <p><b>Why several.</b> Each thread allocates from the page heap of its shard (see
- * {@link ThreadCacheRegistry}), so threads on different shards do not queue on the same page heap
- * lock for a span or a large object (they take another's only when it is free, below); a free
- * goes to the page heap that owns the arena. With as many shards as runnable threads the lock is
- * taken uncontended in the common case.
+ * {@link ThreadCacheRegistry}), so threads on different shards meet on a page heap lock only when
+ * one borrows another's runs (a small span waits for that lock, a large object takes it only if
+ * it is free; below); a free goes to the page heap that owns the arena. With as many shards as
+ * runnable threads the lock is taken uncontended in the common case.
  *
  * <p><b>Free runs</b> are kept by a {@link FreeRunIndex} (address-ordered best fit, coalesced at
  * once). A page heap takes held (dirty) pages before clean ones, its own before another heap's,
@@ -38,7 +38,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * made Java garbage again (a batch of 1000 blocks of 4 KiB cycles 500 one-page spans).
  *
  * <p>Synchronization: every mutable field, the page-table entries and arenas it owns, and the
- * state of its {@link PageReleaser} are guarded by {@link #lock}. Lock order: a central-list lock,
+ * state of its {@link PageReleaser} are guarded by {@link #lock}; other page heaps read
+ * {@code freePages} and {@code dirtyFreePages} without it, as hints only. Lock order: a central-list lock,
  * then a page heap lock; page heap locks among themselves only in index order
  * ({@link AddressRange} takes them all to grow the page table).
  */

@@ -49,7 +49,7 @@ final class Span {
     int searchWord;
     /**
      * Small spans: the shard whose central list holds this span (usually the shard of the page
-     * heap that owns its arena; another one when the range was full and the span was borrowed).
+     * heap that owns its arena; another one when the span was borrowed from that heap's runs).
      * Set, with the page-table entries that repeat it, when the span is made.
      */
     int listShard;

@@ -141,10 +141,11 @@ public final class SpanHeapConfig {
     CgroupMemoryLimit containerLimit() { return containerLimit; }
 
     /**
-     * The default shard count: two per available processor, from 1 to {@link #MAX_SHARDS}. One
-     * per processor left two of four threads on a 2-core machine sharing each shard's spans at
-     * about half speed (docs/benchmarks.md, "More shards than processors"); the free runs the
-     * page heaps take from each other keep the extra shards from stranding memory.
+     * The default shard count: two per available processor, from 1 to {@link #MAX_SHARDS}. With
+     * one per processor, four threads on a 2-core machine ran at 0.68 to 0.79 of two, with two
+     * per processor at 0.96 (docs/benchmarks.md, "More shards than processors" and "Two shards
+     * per processor by default"); the free runs the page heaps take from each other keep the
+     * extra shards from stranding memory.
      */
     public static int defaultShards() {
         return (int) Math.clamp(2L * Runtime.getRuntime().availableProcessors(), 1, MAX_SHARDS);

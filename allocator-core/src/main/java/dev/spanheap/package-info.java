@@ -49,9 +49,9 @@
  *     slow path too, and is sampled.</li>
  * <li>No partial span: the central list takes a new span from its shard's page heap (that heap's
  *     lock). Large objects go to that page heap directly.</li>
- * <li>No free run long enough: the page heap maps the range's next arena for itself (one mmap);
- *     when the range is full, it borrows a run of another page heap. Objects larger than an arena
- *     get a mapping of their own.</li>
+ * <li>No free run of its own that fits: the page heap takes one from another page heap (pages
+ *     already held first); only when none has one does it map the range's next arena for itself
+ *     (one mmap). Objects larger than an arena get a mapping of their own.</li>
  * </ol>
  *
  * <h2>Free</h2>
