@@ -2,7 +2,6 @@ package dev.spanheap;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.util.function.IntSupplier;
 
 /**
  * The heap's large objects, the requests that leave the size classes (over 32 KiB, or aligned
@@ -24,27 +23,24 @@ final class LargeObjects {
     private final DedicatedMappings dedicated;
     /** The sampled heap profile, or null when profiling is off. */
     private final HeapProfiler profiler;
-    /** The shard the current thread allocates from ({@link SlotAllocation#shardOfCurrentThread}). */
-    private final IntSupplier shardOfCurrentThread;
 
-    LargeObjects(AddressRange range, PageHeap[] pageHeaps, DedicatedMappings dedicated, HeapProfiler profiler,
-            IntSupplier shardOfCurrentThread) {
+    LargeObjects(AddressRange range, PageHeap[] pageHeaps, DedicatedMappings dedicated, HeapProfiler profiler) {
         this.range = range;
         this.pageHeaps = pageHeaps;
         this.dedicated = dedicated;
         this.profiler = profiler;
-        this.shardOfCurrentThread = shardOfCurrentThread;
     }
 
     /**
      * Allocates {@code byteSize} bytes aligned to {@code byteAlignment} (a request of size class 0)
+     * from shard {@code shard}'s page heap (the current thread's, {@link SlotAllocation#shardOfCurrentThread})
      * and returns the address with bit 0 set when the memory is known to be zero.
      */
-    long allocate(long byteSize, long byteAlignment) {
+    long allocate(long byteSize, long byteAlignment, int shard) {
         long alignPages = Math.max(1, byteAlignment >>> SizeClasses.PAGE_SHIFT);
         long pageCount = Math.max(1, (byteSize + SizeClasses.PAGE_MASK) >>> SizeClasses.PAGE_SHIFT);
         if (byteSize <= HeapArena.BYTES && pageCount + alignPages - 1 <= HeapArena.PAGES) {
-            Span span = sampledLarge(pageHeaps[shardOfCurrentThread.getAsInt()].allocateLarge(byteSize, (int) pageCount, (int) alignPages),
+            Span span = sampledLarge(pageHeaps[shard].allocateLarge(byteSize, (int) pageCount, (int) alignPages),
                     byteSize);
             return span.needsZero ? span.start : span.start | 1;
         }
@@ -76,7 +72,8 @@ final class LargeObjects {
      * @throws IllegalArgumentException if it is not a live large object (a double free)
      */
     void free(Span span, long address, String operation) {
-        if (!range.arenaAt(address).owner.freeLarge(span, address)) {
+        HeapArena arena = range.arenaAt(address);
+        if (!arena.owner.freeLarge(arena, span, address)) {
             throw Errors.inFreePages(operation, address);
         }
     }

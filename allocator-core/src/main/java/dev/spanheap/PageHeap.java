@@ -347,15 +347,18 @@ final class PageHeap {
     }
 
     /**
-     * Frees the large object at {@code address}, whose span a racy lookup found to be {@code span};
-     * false if, checked under the lock, it is not a live large object starting there (a double
-     * free), with nothing changed.
+     * Frees the large object at {@code address} in {@code arena}, whose span a racy lookup found to
+     * be {@code span}; false if, checked under the lock, it is not a live large object of this
+     * heap's starting there (a double free), with nothing changed.
      */
-    boolean freeLarge(Span span, long address) {
+    boolean freeLarge(HeapArena arena, Span span, long address) {
+        assert range.arenaAt(address) == arena;
         acquire();
         try {
-            if (!span.inUse || !span.isLarge() || span.start != address || range.spanAt(address) != span
-                    || range.arenaAt(address).owner != this) {
+            // For a large span starting at address this is range.spanAt's answer (its first page's
+            // page-table entry is 0), without the lookup the caller has made already.
+            if (!span.inUse || !span.isLarge() || span.start != address || arena.owner != this
+                    || arena.spans[(int) ((address - arena.base) >>> SizeClasses.PAGE_SHIFT)] != span) {
                 return false;
             }
             largeSpans--;
@@ -443,7 +446,7 @@ final class PageHeap {
             }
             runStart = FreeRunIndex.start(key);
             runLength = FreeRunIndex.length(key);
-            start = (runStart + alignPages - 1) / alignPages * alignPages;
+            start = alignUp(runStart, alignPages);
             arena = range.arenaOfPage(start);
             local = (int) (start - arena.firstPage);
             dirtyPages = FreeRunIndex.dirtyPagesIn(arena, (int) (runStart - arena.firstPage), runLength, local, pages);
@@ -489,7 +492,7 @@ final class PageHeap {
         }
         long runStart = FreeRunIndex.start(key);
         int runLength = FreeRunIndex.length(key);
-        long start = (runStart + alignPages - 1) / alignPages * alignPages;
+        long start = alignUp(runStart, alignPages);
         HeapArena arena = range.arenaOfPage(start);
         int local = (int) (start - arena.firstPage);
         int dirtyPages = FreeRunIndex.dirtyPagesIn(arena, (int) (runStart - arena.firstPage), runLength, local, pages);
@@ -498,6 +501,12 @@ final class PageHeap {
             return null;
         }
         return carve(arena, runStart, runLength, local, pages, dirtyPages, sizeClass);
+    }
+
+    /** {@code page} rounded up to a multiple of {@code alignPages}, a power of two (a mask, not a division: this is on every span's path). */
+    private static long alignUp(long page, int alignPages) {
+        assert Integer.bitCount(alignPages) == 1 : alignPages;
+        return (page + alignPages - 1) & -alignPages;
     }
 
     /**

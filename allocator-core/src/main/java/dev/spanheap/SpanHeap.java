@@ -110,7 +110,7 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         this.caches = registry.caches;
         this.slotAllocation = new SlotAllocation(checked, centrals, registry, profiler);
         this.slotFree = new SlotFree(checked, range, centrals, registry);
-        this.largeObjects = new LargeObjects(range, pageHeaps, dedicated, profiler, slotAllocation::shardOfCurrentThread);
+        this.largeObjects = new LargeObjects(range, pageHeaps, dedicated, profiler);
         this.scavenger = new Scavenger(this);
         this.stacks = new ThreadStacks(this);
         try {
@@ -201,7 +201,7 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
                 return tagged;
             }
         }
-        return allocateSlow(byteSize, byteAlignment, sizeClass);
+        return allocateSlow(byteSize, byteAlignment, sizeClass, cache);
     }
 
     /** The current platform thread's own cache, or null (not registered yet, virtual, or closed heap). */
@@ -211,14 +211,17 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         return cache != null && cache.owner == thread ? cache : null;
     }
 
-    /** Everything that is not a pop from the current thread's own cache. */
-    private long allocateSlow(long byteSize, long byteAlignment, int sizeClass) {
+    /**
+     * Everything that is not a pop from the current thread's own cache: {@code ownCache}, the
+     * cache the fast path found (or null), names the shard of a large object without a second lookup.
+     */
+    private long allocateSlow(long byteSize, long byteAlignment, int sizeClass, ThreadCache ownCache) {
         checkOpen("allocate");
         if (byteSize < 0) {
             throw Errors.negativeSize("allocate", byteSize);
         }
         try {
-            return allocateFromHeap(byteSize, byteAlignment, sizeClass);
+            return allocateFromHeap(byteSize, byteAlignment, sizeClass, ownCache);
         } catch (OutOfMemoryError e) {
             // Slots parked in this thread's cache and dead threads' caches may free whole spans,
             // and each class may keep an empty spare span.
@@ -227,7 +230,7 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
             centrals.releaseEmptySpans();
         }
         try {
-            return allocateFromHeap(byteSize, byteAlignment, sizeClass);
+            return allocateFromHeap(byteSize, byteAlignment, sizeClass, ownCache);
         } catch (OutOfMemoryError e) {
             // Reported here, where it reaches the caller, not where it is built: the first
             // attempt's error above is recovered from.
@@ -236,9 +239,13 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         }
     }
 
-    private long allocateFromHeap(long byteSize, long byteAlignment, int sizeClass) {
+    private long allocateFromHeap(long byteSize, long byteAlignment, int sizeClass, ThreadCache ownCache) {
         scavenger.ensureStarted();
-        return sizeClass != 0 ? slotAllocation.allocate(byteSize, sizeClass) : largeObjects.allocate(byteSize, byteAlignment);
+        if (sizeClass != 0) {
+            return slotAllocation.allocate(byteSize, sizeClass);
+        }
+        int shard = ownCache != null ? ownCache.shard : slotAllocation.shardOfCurrentThread();
+        return largeObjects.allocate(byteSize, byteAlignment, shard);
     }
 
     /** The segment for a block this heap just handed out at {@code address}. */

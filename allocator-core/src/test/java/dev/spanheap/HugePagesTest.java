@@ -79,8 +79,8 @@ class HugePagesTest {
             Span b = heap.allocateLarge(4L << SizeClasses.PAGE_SHIFT, 4, 1);
             Span c = heap.allocateLarge((long) REGION << SizeClasses.PAGE_SHIFT, REGION, 1);
             assertEquals(REGION - 4, b.firstPage);
-            assertTrue(heap.freeLarge(b, b.start));
-            assertTrue(heap.freeLarge(c, c.start));
+            assertTrue(heap.freeLarge(range.arenaAt(b.start), b, b.start));
+            assertTrue(heap.freeLarge(range.arenaAt(c.start), c, c.start));
             assertEquals(TransparentHugePages.HUGE_PAGE_BYTES, heap.releaser.scavenge(0, 0, true));
             assertEquals(0, heap.releaser.scavenge(0, 0, true), "the 4 pages of the nearly full region stay");
             assertEquals(4L << SizeClasses.PAGE_SHIFT, heap.snapshot().dirtyFreePages() << SizeClasses.PAGE_SHIFT);
@@ -88,7 +88,7 @@ class HugePagesTest {
             assertEquals(4L << SizeClasses.PAGE_SHIFT, heap.releaser.scavenge(0, 0, false));
             assertEquals(0, heap.snapshot().dirtyFreePages());
             assertNull(heap.verify());
-            assertTrue(heap.freeLarge(a, a.start));
+            assertTrue(heap.freeLarge(range.arenaAt(a.start), a, a.start));
         } finally {
             range.unmapAll();
         }

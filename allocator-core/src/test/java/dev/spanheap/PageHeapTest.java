@@ -56,8 +56,8 @@ class PageHeapTest {
         assertNull(heap.verify());
     }
 
-    private static boolean free(PageHeap heap, Span span) {
-        return heap.freeLarge(span, span.start);
+    private boolean free(PageHeap heap, Span span) {
+        return heap.freeLarge(range.arenaAt(span.start), span, span.start);
     }
 
     @Test
@@ -272,9 +272,9 @@ class PageHeapTest {
         Span second = heap.allocateLarge(8 * 8192, 8, 1);
         assertSame(first, second, "the freed structure is taken from the pool");
         assertEquals(firstStart, second.start, "best fit reuses the freed pages too");
-        assertTrue(!heap.freeLarge(second, firstStart + 8192), "an address inside the object is refused");
+        assertTrue(!heap.freeLarge(range.arenaAt(firstStart + 8192), second, firstStart + 8192), "an address inside the object is refused");
         assertTrue(free(heap, second));
-        assertTrue(!heap.freeLarge(second, firstStart), "a double free is refused");
+        assertTrue(!heap.freeLarge(range.arenaAt(firstStart), second, firstStart), "a double free is refused");
         assertValid(heap);
     }
 
@@ -288,7 +288,7 @@ class PageHeapTest {
         assertEquals(4 * 8192, range.heldBytes());
         assertEquals(4, heaps[0].snapshot().pagesInSpans(), "the borrowed span is counted by the heap that owns it");
         assertEquals(0, heaps[1].snapshot().pagesInSpans());
-        assertTrue(!heaps[1].freeLarge(b, b.start), "a span is freed by the heap that owns it, not the borrower");
+        assertTrue(!heaps[1].freeLarge(range.arenaAt(b.start), b, b.start), "a span is freed by the heap that owns it, not the borrower");
         assertTrue(free(heaps[0], b));
         assertTrue(free(heaps[0], a));
         assertValid(heaps[0]);
@@ -453,7 +453,7 @@ class PageHeapTest {
         }
         PageHeap owner = range.arenaAt(span.start).owner;
         if (span.isLarge()) {
-            assertTrue(owner.freeLarge(span, span.start));
+            assertTrue(owner.freeLarge(range.arenaAt(span.start), span, span.start));
         } else {
             owner.freeSmallSpans(new Span[] {span}, 0, 1);
         }

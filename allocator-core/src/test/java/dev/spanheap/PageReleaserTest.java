@@ -37,7 +37,7 @@ class PageReleaserTest {
     }
 
     private void free(Span span) {
-        assertTrue(heap.freeLarge(span, span.start));
+        assertTrue(heap.freeLarge(range.arenaAt(span.start), span, span.start));
     }
 
     /**
