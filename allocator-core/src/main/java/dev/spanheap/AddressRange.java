@@ -103,8 +103,20 @@ final class AddressRange {
         this.heapName = config.name();
     }
 
+    /** See {@link #setOwnPageCacheReturn}; nothing until the heap sets it. */
+    private Runnable returnOwnPageCacheRun = () -> { };
+
     void setPageHeaps(PageHeap[] heaps) {
         this.pageHeaps = heaps.clone();
+    }
+
+    /**
+     * Sets what {@link #releaseEverywhere} runs first: giving the current thread's page-cache run
+     * back to its page heap (other threads' runs are taken back when an allocation fails, where no
+     * lock is held; see SpanHeap).
+     */
+    void setOwnPageCacheReturn(Runnable returnOwnRun) {
+        this.returnOwnPageCacheRun = returnOwnRun;
     }
 
     PageHeap[] pageHeaps() {
@@ -219,6 +231,7 @@ final class AddressRange {
      * no page heap lock.
      */
     void releaseEverywhere() {
+        returnOwnPageCacheRun.run();
         long released = 0;
         for (PageHeap heap : pageHeaps) {
             released += heap.releaser.releaseAllFreeAndAwaitScavenger();

@@ -5,7 +5,9 @@ package dev.spanheap;
  * which of its pages may hold non-zero bytes; Go's {@code heapArena}. Allocator metadata lives
  * here on the Java heap, never inside the arena's memory.
  *
- * <p>Synchronization: every mutable field is written under the lock of the {@link #owner} page heap.
+ * <p>Synchronization: every mutable field is written under the lock of the {@link #owner} page heap,
+ * except, for the pages lent to a thread's {@link PageCache}, the span entries of the spans it cuts
+ * and the lent run's boundary tags, which that thread writes.
  * {@link #spans} is also read without the lock (through {@link AddressRange#spanAt}) on the free
  * slow path, which then checks what it found under a lock.
  */
@@ -28,9 +30,9 @@ final class HeapArena {
      * inside a large span, {@link #largeSpanCovering} walks back).
      */
     final Span[] spans = new Span[PAGES];
-    /** Length of the free run starting at this page, else 0. */
+    /** Length of the free run starting at this page, minus the length of a run lent to a {@link PageCache}, else 0. */
     final int[] freeRunAtStart = new int[PAGES];
-    /** Length of the free run ending at this page, else 0. */
+    /** Length of the free run ending at this page, minus the length of a lent run, else 0. */
     final int[] freeRunAtEnd = new int[PAGES];
     /**
      * For a free run shorter than {@link FreeRunIndex#SHORT_RUN_LIMIT} starting at this page: the

@@ -17,14 +17,15 @@ import java.util.Locale;
  * <p><b>Colours.</b> A page of a small span takes a hue from its size class (blue for 8 B through
  * to red for 32 KiB) and a lightness from its span's fill (pale = few slots allocated, dark = full);
  * large objects are dark violet; free pages that may be resident are amber; released (or never
- * used) free pages are light grey. Spans are separated by a thin gap.
+ * used) free pages are light grey; free pages a thread's {@link PageCache} holds are green. Spans
+ * are separated by a thin gap.
  *
  * <p><b>Structure</b> (kept stable for tools and tests): the root {@code svg} holds
  * {@code g#totals} (one {@code text} per figure, with {@code data-key} and {@code data-value}),
  * {@code g#legend} (one {@code g.legend-entry} per state, with {@code data-state}), and one
  * {@code g.arena} per arena ({@code data-index}, {@code data-base}) whose {@code rect.cell}
  * elements each cover {@code data-pages} consecutive pages of one row with one {@code data-state}
- * ({@code small}, {@code large}, {@code retained}, {@code released}; small cells also carry
+ * ({@code small}, {@code large}, {@code retained}, {@code released}, {@code cached}; small cells also carry
  * {@code data-class}). Consecutive pages of a row in the same state and span share a rectangle, so
  * a file stays at most a few hundred kilobytes per arena.
  */
@@ -45,6 +46,7 @@ final class HeapMapWriter {
     static final String COLOR_LARGE = "#4b2a6b";
     static final String COLOR_RETAINED = "#f2a93b";
     static final String COLOR_RELEASED = "#e4e4e4";
+    static final String COLOR_CACHED = "#8fc7a0";
 
     private HeapMapWriter() {
     }
@@ -156,6 +158,7 @@ final class HeapMapWriter {
         legendEntry(svg, 76, "large", COLOR_LARGE, "large object (over 32 KiB, whole pages)");
         legendEntry(svg, 96, "retained", COLOR_RETAINED, "free page, may be resident (retained)");
         legendEntry(svg, 116, "released", COLOR_RELEASED, "free page, released to the OS or never used");
+        legendEntry(svg, 136, "cached", COLOR_CACHED, "free page held by a thread's page cache (held)");
         svg.append("</g>\n");
     }
 
@@ -215,6 +218,9 @@ final class HeapMapWriter {
         } else if (s == HeapPageSnapshot.RELEASED) {
             stateName = "released";
             color = COLOR_RELEASED;
+        } else if (s == HeapPageSnapshot.CACHED) {
+            stateName = "cached";
+            color = COLOR_CACHED;
         } else if (s == HeapPageSnapshot.LARGE) {
             stateName = "large";
             color = COLOR_LARGE;

@@ -24,6 +24,8 @@ final class HeapPageSnapshot {
     static final byte LARGE = 0;
     static final byte RETAINED = -1;
     static final byte RELEASED = -2;
+    /** A free page of a run lent to a thread's {@link PageCache}. */
+    static final byte CACHED = -3;
 
     /** One in-use span: where it starts, its class (0 = large) and how many of its slots are allocated. */
     record SpanInfo(long address, int pages, int sizeClass, int allocatedSlots, int capacity, long requestedBytes) {
@@ -88,6 +90,13 @@ final class HeapPageSnapshot {
         int page = 0;
         while (page < HeapArena.PAGES) {
             Span span = arena.spans[page];
+            if (span == null && arena.freeRunAtStart[page] < 0) {
+                int length = Math.min(-arena.freeRunAtStart[page], HeapArena.PAGES - page);
+                java.util.Arrays.fill(state, page, page + length, CACHED);
+                java.util.Arrays.fill(spanIndex, page, page + length, -1);
+                page += length;
+                continue;
+            }
             if (span == null) {
                 state[page] = arena.isDirty(page) ? RETAINED : RELEASED;
                 spanIndex[page] = -1;

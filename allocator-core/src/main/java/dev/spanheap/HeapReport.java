@@ -97,6 +97,7 @@ final class HeapReport {
         memory(out, "      span tails (unusable)", smallTailBytes, held);
         memory(out, "    large objects (whole pages)", stats.largeObjectBytes(), held);
         memory(out, "  retained free pages (may be resident)", stats.retainedFreeBytes(), held);
+        memory(out, "  free pages in page caches", stats.pageCacheBytes(), held);
         memory(out, "  dedicated mappings (objects > 64 MiB)", stats.dedicatedBytes(), held);
         memory(out, "released or never-used free pages", stats.releasedBytes(), -1);
         memory(out, "allocated to live objects", stats.allocatedBytes(), held);
@@ -149,29 +150,35 @@ final class HeapReport {
 
         out.append('\n');
         line(out, "Arenas (pages of 8 KiB)");
-        line(out, "  arena  base                small   large  retained  released  free runs  largest run");
+        line(out, "  arena  base                small   large  retained  released  cached  free runs  largest run");
         for (HeapPageSnapshot.ArenaPages arena : snapshot.arenas) {
             int runs = 0;
             int longest = 0;
             int current = 0;
             for (int p = 0; p < HeapArena.PAGES; p++) {
-                if (arena.state()[p] < 0) {
+                boolean free = isFree(arena.state()[p]);
+                if (free) {
                     current++;
                     longest = Math.max(longest, current);
                 } else {
                     current = 0;
                 }
-                if (arena.state()[p] < 0 && (p == 0 || arena.state()[p - 1] >= 0)) {
+                if (free && (p == 0 || !isFree(arena.state()[p - 1]))) {
                     runs++;
                 }
             }
-            line(out, "  %5d  %-18s %6d  %6d  %8d  %8d  %9d  %11d", arena.index(), Errors.hex(arena.base()),
+            line(out, "  %5d  %-18s %6d  %6d  %8d  %8d  %6d  %9d  %11d", arena.index(), Errors.hex(arena.base()),
                     arena.smallSpanPages(), arena.count(HeapPageSnapshot.LARGE), arena.count(HeapPageSnapshot.RETAINED),
-                    arena.count(HeapPageSnapshot.RELEASED), runs, longest);
+                    arena.count(HeapPageSnapshot.RELEASED), arena.count(HeapPageSnapshot.CACHED), runs, longest);
         }
         if (snapshot.arenas.isEmpty()) {
             line(out, "  (none mapped yet)");
         }
+    }
+
+    /** Whether a page of that state is in a page heap's free run (retained or released; not a page cache's). */
+    private static boolean isFree(byte state) {
+        return state == HeapPageSnapshot.RETAINED || state == HeapPageSnapshot.RELEASED;
     }
 
     /**

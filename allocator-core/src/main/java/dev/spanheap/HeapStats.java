@@ -28,6 +28,7 @@ import java.util.List;
  * @param residentEstimateBytes   upper estimate of resident memory: held minus nothing the heap knows
  *                                to be absent (pages in spans, retained free pages, mappings)
  * @param cachedBytes             free slots held in thread caches
+ * @param pageCacheBytes          free pages held by threads' page caches for their large objects
  * @param freeSlotBytes           free slots in small spans, outside caches
  * @param largestFreeRunBytes     the longest free run: the largest request servable without a new arena
  * @param freeRuns                number of free runs
@@ -67,6 +68,7 @@ public record HeapStats(
         long releasedBytesTotal,
         long residentEstimateBytes,
         long cachedBytes,
+        long pageCacheBytes,
         long freeSlotBytes,
         long largestFreeRunBytes,
         long freeRuns,
@@ -142,6 +144,7 @@ public record HeapStats(
         private long releasedBytesTotal;
         private long residentEstimateBytes;
         private long cachedBytes;
+        private long pageCacheBytes;
         private long freeSlotBytes;
         private long largestFreeRunBytes;
         private long freeRuns;
@@ -222,6 +225,11 @@ public record HeapStats(
 
         Builder residentEstimateBytes(long value) {
             this.residentEstimateBytes = value;
+            return this;
+        }
+
+        Builder pageCacheBytes(long value) {
+            this.pageCacheBytes = value;
             return this;
         }
 
@@ -341,7 +349,7 @@ public record HeapStats(
         }
 
         HeapStats build() {
-            return new HeapStats(liveObjects, allocatedBytes, reservedBytes, arenas, heldBytes, maxHeapBytes, spanBytes, freePageBytes, retainedFreeBytes, releasedBytes, releasedBytesTotal, residentEstimateBytes, cachedBytes, freeSlotBytes, largestFreeRunBytes, freeRuns, smallSpans, largeObjects, largeObjectBytes, largeRequestedBytes, dedicatedObjects, dedicatedBytes, totalAllocations, totalFrees, allocationsFromCache, allocationsFromCentral, allocationsFromNewSpan, allocationsFromPageHeap, arenaReservations, threadCaches, doubleFreesDetected, sizeClasses, stack, releaseFailures, machine);
+            return new HeapStats(liveObjects, allocatedBytes, reservedBytes, arenas, heldBytes, maxHeapBytes, spanBytes, freePageBytes, retainedFreeBytes, releasedBytes, releasedBytesTotal, residentEstimateBytes, cachedBytes, pageCacheBytes, freeSlotBytes, largestFreeRunBytes, freeRuns, smallSpans, largeObjects, largeObjectBytes, largeRequestedBytes, dedicatedObjects, dedicatedBytes, totalAllocations, totalFrees, allocationsFromCache, allocationsFromCentral, allocationsFromNewSpan, allocationsFromPageHeap, arenaReservations, threadCaches, doubleFreesDetected, sizeClasses, stack, releaseFailures, machine);
         }
     }
 }

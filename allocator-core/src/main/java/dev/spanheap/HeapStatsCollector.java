@@ -53,6 +53,10 @@ final class HeapStatsCollector {
         long arenas = 0, pagesInSpans = 0, freePages = 0, dirtyFreePages = 0, smallSpans = 0, largeSpans = 0;
         long largeBytes = 0, largeRequested = 0, largeAllocations = 0, largeFrees = 0, released = 0;
         long longestRun = 0, freeRuns = 0, releaseFailures = 0;
+        // Spans cut by page caches: counted by the caches, less those freed under a page heap's lock.
+        long[] pageCaches = caches.pageCaches();
+        long carvedSpans = pageCaches[2], carvedBytes = pageCaches[3], carvedRequested = pageCaches[4];
+        long carvedFrees = pageCaches[1];
         for (PageHeap pageHeap : heap.pageHeaps()) {
             PageHeap.Snapshot p = pageHeap.snapshot();
             arenas += p.arenasOwned();
@@ -69,13 +73,21 @@ final class HeapStatsCollector {
             longestRun = Math.max(longestRun, p.longestFreeRunPages());
             freeRuns += p.freeRuns();
             releaseFailures += p.releaseFailures();
+            carvedSpans -= p.carvedFrees();
+            carvedBytes -= p.carvedFreedBytes();
+            carvedRequested -= p.carvedFreedRequestedBytes();
+            carvedFrees += p.carvedFrees();
         }
+        long runBytes = pageCaches[5];
         DedicatedMappings.Snapshot dedicated = heap.dedicatedMappings().snapshot();
         AddressRange range = heap.addressRange();
         long freePageBytes = freePages << SizeClasses.PAGE_SHIFT;
         long retained = dirtyFreePages << SizeClasses.PAGE_SHIFT;
-        long spanBytes = pagesInSpans << SizeClasses.PAGE_SHIFT;
-        long held = spanBytes + retained + dedicated.mappedBytes();
+        long spanBytes = (pagesInSpans << SizeClasses.PAGE_SHIFT) + carvedBytes;
+        long held = spanBytes + retained + runBytes + dedicated.mappedBytes();
+        largeSpans += carvedSpans;
+        largeBytes += carvedBytes;
+        largeRequested += carvedRequested;
         return new HeapStats.Builder()
                 .liveObjects(liveSmall + largeSpans + dedicated.objects())
                 .allocatedBytes(liveSmallBytes + largeBytes + dedicated.mappedBytes())
@@ -90,6 +102,7 @@ final class HeapStatsCollector {
                 .releasedBytesTotal(released)
                 .residentEstimateBytes(held)
                 .cachedBytes(cachedBytes)
+                .pageCacheBytes(runBytes)
                 .freeSlotBytes(freeSlotBytes)
                 .largestFreeRunBytes(longestRun << SizeClasses.PAGE_SHIFT)
                 .freeRuns(freeRuns)
@@ -99,9 +112,9 @@ final class HeapStatsCollector {
                 .largeRequestedBytes(largeRequested)
                 .dedicatedObjects(dedicated.objects())
                 .dedicatedBytes(dedicated.mappedBytes())
-                .totalAllocations(smallAllocations + largeAllocations + dedicated.allocations())
-                .totalFrees(smallFrees + largeFrees + dedicated.frees())
-                .allocationsFromCache(smallAllocations - fromCentral - fromNewSpan)
+                .totalAllocations(smallAllocations + largeAllocations + pageCaches[0] + dedicated.allocations())
+                .totalFrees(smallFrees + largeFrees + carvedFrees + dedicated.frees())
+                .allocationsFromCache(smallAllocations - fromCentral - fromNewSpan + pageCaches[0])
                 .allocationsFromCentral(fromCentral)
                 .allocationsFromNewSpan(fromNewSpan)
                 .allocationsFromPageHeap(largeAllocations)

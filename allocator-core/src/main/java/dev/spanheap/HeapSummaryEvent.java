@@ -48,6 +48,11 @@ final class HeapSummaryEvent extends jdk.jfr.Event {
     @DataAmount
     long cachedBytes;
 
+    @Label("Page caches")
+    @Description("Free pages held by threads' page caches for their large objects")
+    @DataAmount
+    long pageCacheBytes;
+
     @Label("Reserved")
     @Description("Address space mapped for arenas plus dedicated mappings")
     @DataAmount
@@ -97,6 +102,7 @@ final class HeapSummaryEvent extends jdk.jfr.Event {
         event.allocatedBytes = stats.allocatedBytes();
         event.liveObjects = stats.liveObjects();
         event.cachedBytes = stats.cachedBytes();
+        event.pageCacheBytes = stats.pageCacheBytes();
         event.reservedBytes = stats.reservedBytes();
         event.retainedFreeBytes = stats.retainedFreeBytes();
         event.releasedBytesTotal = stats.releasedBytesTotal();

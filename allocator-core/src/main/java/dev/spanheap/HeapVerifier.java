@@ -91,6 +91,10 @@ final class HeapVerifier {
         if (held != range.heldBytes()) {
             return "the range counts " + range.heldBytes() + " bytes held, page heaps and mappings hold " + held;
         }
+        String pageCacheProblem = verifyPageCaches(heap, caches);
+        if (pageCacheProblem != null) {
+            return pageCacheProblem;
+        }
         long[] allocatedPerClass = new long[SizeClasses.CLASS_COUNT];
         for (int shard = 0; shard < pageHeaps.length; shard++) {
             for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
@@ -103,6 +107,45 @@ final class HeapVerifier {
             }
         }
         return verifyCaches(range, caches, allocatedPerClass, sampledBlocks);
+    }
+
+    /**
+     * The page caches against the page heaps: each cache's run well formed; the runs and cut spans
+     * the page heaps' arenas hold are those the caches count (less the cut spans freed under a page
+     * heap's lock); and the page heaps' lent pages are the cut spans' and runs' pages.
+     */
+    private static String verifyPageCaches(SpanHeap heap, List<ThreadCache> caches) {
+        for (ThreadCache cache : caches) {
+            String problem = cache.pageCache == null ? null : cache.pageCache.verify();
+            if (problem != null) {
+                return problem;
+            }
+        }
+        long[] counted = heap.cacheRegistry().snapshotLocked(caches).pageCaches();
+        long carvedSpans = counted[2];
+        long carvedBytes = counted[3];
+        long foundSpans = 0, foundBytes = 0, foundRuns = 0, lentBytes = 0;
+        for (PageHeap pageHeap : heap.pageHeaps()) {
+            PageHeap.Snapshot snapshot = pageHeap.snapshot();
+            carvedSpans -= snapshot.carvedFrees();
+            carvedBytes -= snapshot.carvedFreedBytes();
+            lentBytes += snapshot.lentPages() << SizeClasses.PAGE_SHIFT;
+            PageHeap.LentCensus census = pageHeap.lentCensus();
+            foundSpans += census.carvedSpans();
+            foundBytes += census.carvedBytes();
+            foundRuns += census.lentRuns();
+        }
+        if (foundSpans != carvedSpans || foundBytes != carvedBytes) {
+            return "arenas hold " + foundSpans + " spans cut by page caches (" + foundBytes + " bytes), the counters say "
+                    + carvedSpans + " (" + carvedBytes + " bytes)";
+        }
+        if (foundRuns != counted[6]) {
+            return "arenas hold " + foundRuns + " runs lent to page caches, the caches hold " + counted[6];
+        }
+        if (lentBytes != foundBytes + counted[5]) {
+            return "page heaps lent " + lentBytes + " bytes, cut spans hold " + foundBytes + " and the caches' runs " + counted[5];
+        }
+        return null;
     }
 
     private static String verifySpan(SpanHeap heap, PageHeap owner, Span span, long[][] slotsInSpans, long[][] spanCount) {

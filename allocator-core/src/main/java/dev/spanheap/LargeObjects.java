@@ -33,15 +33,29 @@ final class LargeObjects {
 
     /**
      * Allocates {@code byteSize} bytes aligned to {@code byteAlignment} (a request of size class 0)
-     * from shard {@code shard}'s page heap (the current thread's, {@link SlotAllocation#shardOfCurrentThread})
-     * and returns the address with bit 0 set when the memory is known to be zero.
+     * and returns the address with bit 0 set when the memory is known to be zero: cut from the run
+     * of {@code pageCache}, the current thread's (null for a thread without one), when it fits
+     * there, else from shard {@code shard}'s page heap (the current thread's,
+     * {@link SlotAllocation#shardOfCurrentThread}).
      */
-    long allocate(long byteSize, long byteAlignment, int shard) {
+    long allocate(long byteSize, long byteAlignment, int shard, PageCache pageCache) {
         long alignPages = Math.max(1, byteAlignment >>> SizeClasses.PAGE_SHIFT);
         long pageCount = Math.max(1, (byteSize + SizeClasses.PAGE_MASK) >>> SizeClasses.PAGE_SHIFT);
         if (byteSize <= HeapArena.BYTES && pageCount + alignPages - 1 <= HeapArena.PAGES) {
-            Span span = sampledLarge(pageHeaps[shard].allocateLarge(byteSize, (int) pageCount, (int) alignPages),
-                    byteSize);
+            Span span = pageCache != null && alignPages == 1 ? pageCache.carve((int) pageCount, byteSize) : null;
+            if (span == null) {
+                // The run did not fit: it goes back to its page heap's index first (with this
+                // allocation's lock hold when it is that heap's), so that the best fit sees its pages.
+                PageHeap heap = pageHeaps[shard];
+                if (pageCache != null && !pageCache.runIsOf(heap)) {
+                    pageCache.returnRun();
+                }
+                span = heap.allocateLarge(byteSize, (int) pageCount, (int) alignPages, pageCache);
+            }
+            if (pageCache != null) {
+                pageCache.allocated(span);
+            }
+            sampledLarge(span, byteSize);
             return span.needsZero ? span.start : span.start | 1;
         }
         if (byteSize > Long.MAX_VALUE - byteAlignment - OsMemory.OS_PAGE_SIZE) {
@@ -57,23 +71,32 @@ final class LargeObjects {
         return address | 1;
     }
 
-    /** {@code span}, a large object just handed out for {@code byteSize} bytes, after the heap profile's draw (and sample) for it. */
-    private Span sampledLarge(Span span, long byteSize) {
+    /** The heap profile's draw (and sample) for {@code span}, a large object just handed out for {@code byteSize} bytes. */
+    private void sampledLarge(Span span, long byteSize) {
         if (profiler != null && profiler.drawBlock(span.bytes())) {
             profiler.sampleLarge(span, byteSize);
         }
-        return span;
     }
 
     /**
      * Frees the large object at {@code address}, the start of large span {@code span} (its sample,
-     * if any, already dropped), to the page heap that owns its arena.
+     * if any, already dropped): onto {@code pageCache}, the current thread's (null for a thread
+     * without one), without a lock when {@link PageCache#freeWithoutLock} can, else through the
+     * page heap that owns its arena, which lends its pages to that page cache when it is at most
+     * {@link PageCache#maxPages} long and {@link PageCache#mayLend} allows (stack order), or indexes them.
      *
      * @throws IllegalArgumentException if it is not a live large object (a double free)
      */
-    void free(Span span, long address, String operation) {
+    void free(Span span, long address, String operation, PageCache pageCache) {
         HeapArena arena = range.arenaAt(address);
-        if (!arena.owner.freeLarge(arena, span, address)) {
+        boolean freed;
+        if (pageCache != null && span.pages <= pageCache.maxPages) {
+            freed = pageCache.freeWithoutLock(arena, span, operation) || (pageCache.mayLend(arena, span)
+                    ? arena.owner.freeLargeIntoCache(arena, span, address, pageCache) : arena.owner.freeLarge(arena, span, address));
+        } else {
+            freed = arena.owner.freeLarge(arena, span, address);
+        }
+        if (!freed) {
             throw Errors.inFreePages(operation, address);
         }
     }

@@ -93,6 +93,15 @@ final class PageHeap {
     private long largeRequestedBytes;
     private long largeAllocations;
     private long largeFrees;
+    /**
+     * Pages lent to threads' {@link PageCache}s: their runs and the spans cut from them (all held
+     * and dirty; in no span this heap counts and not in its index).
+     */
+    private long lentPages;
+    /** Spans cut by page caches and freed here, under the lock, with their bytes and requested bytes. */
+    private long carvedFrees;
+    private long carvedFreedBytes;
+    private long carvedFreedRequestedBytes;
     @SuppressWarnings("unused")
     private long padAfter0, padAfter1, padAfter2, padAfter3, padAfter4, padAfter5, padAfter6, padAfter7;
     /** True while a thread maps an arena for this heap without the lock (see {@link #grow}). Guarded by the lock. */
@@ -105,7 +114,12 @@ final class PageHeap {
     /** What one page heap counts, read under its lock. */
     record Snapshot(long arenasOwned, long pagesInSpans, long freePages, long dirtyFreePages, long smallSpans,
             long largeSpans, long largeObjectBytes, long largeRequestedBytes, long largeAllocations, long largeFrees,
-            long releasedBytesTotal, long longestFreeRunPages, long freeRuns, long releaseFailures) {
+            long releasedBytesTotal, long longestFreeRunPages, long freeRuns, long releaseFailures, long lentPages,
+            long carvedFrees, long carvedFreedBytes, long carvedFreedRequestedBytes) {
+    }
+
+    /** What {@link HeapVerifier} checks across page heaps and caches: the cut spans found in this heap's arenas, and its lent runs. */
+    record LentCensus(long carvedSpans, long carvedBytes, long lentRuns) {
     }
 
     PageHeap(int index, AddressRange range, boolean checked) {
@@ -196,9 +210,21 @@ final class PageHeap {
      * pages that only their own threads took (docs/design.md, "Free runs between page heaps").
      */
     Span allocateLarge(long requestedBytes, int pages, int alignPages) {
+        return allocateLarge(requestedBytes, pages, alignPages, null);
+    }
+
+    /**
+     * As {@link #allocateLarge(long, int, int)}, after taking back, in the same hold of the lock,
+     * the run of {@code returning} (the allocating thread's page cache, or null) if it is this
+     * heap's: a run that did not fit this allocation must not keep its pages from the best fit.
+     */
+    Span allocateLarge(long requestedBytes, int pages, int alignPages, PageCache returning) {
         Span span;
         acquire();
         try {
+            if (returning != null) {
+                returning.takeBackInto(this);
+            }
             span = allocateOwnRun(pages, alignPages, 0, requestedBytes);
             if (span != null) {
                 return registered(span, 0, index, requestedBytes);
@@ -352,24 +378,119 @@ final class PageHeap {
      * heap's starting there (a double free), with nothing changed.
      */
     boolean freeLarge(HeapArena arena, Span span, long address) {
-        assert range.arenaAt(address) == arena;
         acquire();
         try {
-            // For a large span starting at address this is range.spanAt's answer (its first page's
-            // page-table entry is 0), without the lookup the caller has made already.
-            if (!span.inUse || !span.isLarge() || span.start != address || arena.owner != this
-                    || arena.spans[(int) ((address - arena.base) >>> SizeClasses.PAGE_SHIFT)] != span) {
+            if (!claimLarge(arena, span, address)) {
                 return false;
             }
-            largeSpans--;
-            largeFrees++;
-            largeObjectBytes -= span.bytes();
-            largeRequestedBytes -= span.requestedBytes;
-            freeSpan(span);
+            indexClaimed(span);
             return true;
         } finally {
             lock.unlock();
         }
+    }
+
+    /** Puts the pages of {@code span}, a large span just claimed freed, in the index. Holding the lock. */
+    private void indexClaimed(Span span) {
+        if (span.carved) {
+            // Its pages leave the lent ones for the index (freeSpan counts them out of the spans).
+            lentPages -= span.pages;
+            pagesInSpans += span.pages;
+        }
+        freeSpan(span);
+    }
+
+    /**
+     * Frees the large object at {@code address} as {@link #freeLarge} does, but lends its pages to
+     * {@code cache}, the freeing thread's, as its new run instead of indexing them
+     * ({@link PageCache}); the run the cache held before comes back to its page heap's index, in
+     * this hold of the lock when it is this heap's, else under its own heap's lock after this one
+     * is dropped (never nested). False as {@link #freeLarge}.
+     */
+    boolean freeLargeIntoCache(HeapArena arena, Span span, long address, PageCache cache) {
+        long previous;
+        acquire();
+        try {
+            if (!claimLarge(arena, span, address)) {
+                return false;
+            }
+            if (!cache.enter()) {
+                // Another thread is taking the cache's run back: this one goes to the index.
+                indexClaimed(span);
+                return true;
+            }
+            if (!span.carved) {
+                pagesInSpans -= span.pages;
+                lentPages += span.pages;
+            }
+            int local = (int) (span.firstPage - arena.firstPage);
+            arena.spans[local] = null;
+            pool(span);
+            try {
+                cache.balancePool(this);
+                previous = cache.replaceRun(arena, local, span.pages);
+            } finally {
+                cache.leave();
+            }
+            if (previous != 0 && range.arenas[PageCache.packedArena(previous)].owner == this) {
+                takeBackRunLocked(range.arenas[PageCache.packedArena(previous)], PageCache.packedLocal(previous),
+                        PageCache.packedPages(previous));
+                previous = 0;
+            }
+        } finally {
+            lock.unlock();
+        }
+        if (previous != 0) {
+            HeapArena other = range.arenas[PageCache.packedArena(previous)];
+            other.owner.takeBackRun(other, PageCache.packedLocal(previous), PageCache.packedPages(previous));
+        }
+        return true;
+    }
+
+    /**
+     * Whether {@code span} is a live large object of this heap's starting at {@code address} (its
+     * arena's first-page entry is {@link AddressRange#spanAt}'s answer for it: a large span's
+     * page-table entries are 0), claimed freed and counted out if so; nothing changed if not.
+     * Holding the lock.
+     */
+    private boolean claimLarge(HeapArena arena, Span span, long address) {
+        assert range.arenaAt(address) == arena;
+        if (!span.isLarge() || span.start != address || arena.owner != this
+                || arena.spans[(int) ((address - arena.base) >>> SizeClasses.PAGE_SHIFT)] != span || !span.claimFree()) {
+            return false;
+        }
+        if (span.carved) {
+            carvedFrees++;
+            carvedFreedBytes += span.bytes();
+            carvedFreedRequestedBytes += span.requestedBytes;
+        } else {
+            largeSpans--;
+            largeFrees++;
+            largeObjectBytes -= span.bytes();
+            largeRequestedBytes -= span.requestedBytes;
+        }
+        return true;
+    }
+
+    /** Takes back arena-local {@code [local, local + pages)} of {@code arena}, a run a page cache held, into the index. */
+    void takeBackRun(HeapArena arena, int local, int pages) {
+        acquire();
+        try {
+            takeBackRunLocked(arena, local, pages);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    void takeBackRunLocked(HeapArena arena, int local, int pages) {
+        assert lock.isHeldByCurrentThread();
+        assert arena.owner == this && arena.freeRunAtStart[local] == -pages && arena.freeRunAtEnd[local + pages - 1] == -pages;
+        arena.freeRunAtStart[local] = 0;
+        arena.freeRunAtEnd[local + pages - 1] = 0;
+        lentPages -= pages;
+        freePages += pages;
+        dirtyFreePages += pages;
+        freeRuns.coalesceAndInsert(arena, local, pages, pages, range.coarseNanos());
     }
 
     /** Writes a new small span's page-table entries and counts it. Holding the lock. */
@@ -590,6 +711,23 @@ final class PageHeap {
         dirtyFreePages += span.pages;
         // Every page of a span is dirty: carve marked the clean ones.
         freeRuns.coalesceAndInsert(arena, local, span.pages, span.pages, range.coarseNanos());
+        pool(span);
+    }
+
+    /** A pooled span structure to reuse, or null. Holding the lock. */
+    Span pooledSpan() {
+        assert lock.isHeldByCurrentThread();
+        if (spanPoolSize == 0) {
+            return null;
+        }
+        Span span = spanPool[(int) --spanPoolSize];
+        spanPool[(int) spanPoolSize] = null;
+        return span;
+    }
+
+    /** Keeps a freed span structure for reuse. Holding the lock. */
+    void pool(Span span) {
+        assert lock.isHeldByCurrentThread();
         if (spanPoolSize == spanPool.length) {
             spanPool = Arrays.copyOf(spanPool, spanPool.length * 2);
         }
@@ -621,16 +759,67 @@ final class PageHeap {
         try {
             return new Snapshot(arenasOwned, pagesInSpans, freePages, dirtyFreePages, smallSpans, largeSpans,
                     largeObjectBytes, largeRequestedBytes, largeAllocations, largeFrees, releaser.releasedBytesTotal(),
-                    freeRuns.longestPages(), freeRuns.count(), releaser.releaseFailures());
+                    freeRuns.longestPages(), freeRuns.count(), releaser.releaseFailures(), lentPages, carvedFrees,
+                    carvedFreedBytes, carvedFreedRequestedBytes);
         } finally {
             lock.unlock();
         }
     }
 
-    /** Pages held from the OS by this heap (in spans, or free and dirty). Holding the lock. */
+    /** Pages held from the OS by this heap (in spans, free and dirty, or lent to page caches). Holding the lock. */
     long heldBytesLocked() {
         assert lock.isHeldByCurrentThread();
-        return (pagesInSpans + dirtyFreePages) << SizeClasses.PAGE_SHIFT;
+        return (pagesInSpans + dirtyFreePages + lentPages) << SizeClasses.PAGE_SHIFT;
+    }
+
+    /**
+     * Whether the run lent to a page cache at arena-local {@code page} (its start tag negative) is
+     * well formed: a matching end tag, no span entry or page-table entry inside, every page dirty.
+     * Returns the problem, or null.
+     */
+    private String verifyLentRun(HeapArena arena, int page) {
+        int length = -arena.freeRunAtStart[page];
+        long first = arena.firstPage + page;
+        if (page + length > HeapArena.PAGES || arena.freeRunAtEnd[page + length - 1] != -length) {
+            return "lent run at page " + first + " (" + length + " pages) has no matching end tag";
+        }
+        for (int i = 0; i < length; i++) {
+            if ((i > 0 && arena.spans[page + i] != null) || range.pageInfo[(int) (first + i)] != 0) {
+                return "lent page " + (first + i) + " has a span or page-table entry";
+            }
+        }
+        if (arena.countDirty(page, length) != length) {
+            return "lent run at page " + first + " has clean pages (" + arena.countDirty(page, length) + " of " + length + " dirty)";
+        }
+        return null;
+    }
+
+    /** The spans cut by page caches in this heap's arenas, their bytes, and its runs lent to page caches, counted under the lock. */
+    LentCensus lentCensus() {
+        acquire();
+        try {
+            long carved = 0;
+            long carvedBytes = 0;
+            long runs = 0;
+            for (int a = 0; a < range.arenaCount; a++) {
+                HeapArena arena = range.arenas[a];
+                if (arena.owner != this) {
+                    continue;
+                }
+                for (int page = 0; page < HeapArena.PAGES; page++) {
+                    Span span = arena.spans[page];
+                    if (span != null && span.carved) {
+                        carved++;
+                        carvedBytes += span.bytes();
+                    } else if (span == null && arena.freeRunAtStart[page] < 0) {
+                        runs++;
+                    }
+                }
+            }
+            return new LentCensus(carved, carvedBytes, runs);
+        } finally {
+            lock.unlock();
+        }
     }
 
     /**
@@ -655,6 +844,7 @@ final class PageHeap {
         long small = 0;
         long large = 0;
         long largeBytes = 0;
+        long lent = 0;
         long owned = 0;
         int runs = 0;
         int[] pageInfo = range.pageInfo;
@@ -692,13 +882,17 @@ final class PageHeap {
                                     + ", expected " + expected + " for span " + span;
                         }
                     }
-                    if (span.isLarge()) {
-                        large++;
-                        largeBytes += span.bytes();
+                    if (span.carved) {
+                        lent += span.pages;
                     } else {
-                        small++;
+                        if (span.isLarge()) {
+                            large++;
+                            largeBytes += span.bytes();
+                        } else {
+                            small++;
+                        }
+                        spanPages += span.pages;
                     }
-                    spanPages += span.pages;
                     page += span.pages;
                     previousWasFree = false;
                 } else if (arena.firstPage + page == runBeingReleased) {
@@ -706,6 +900,14 @@ final class PageHeap {
                     free += length;
                     dirtyFree += arena.countDirty(page, length);
                     page += length;
+                    previousWasFree = false;
+                } else if (arena.freeRunAtStart[page] < 0) {
+                    String lentProblem = verifyLentRun(arena, page);
+                    if (lentProblem != null) {
+                        return lentProblem;
+                    }
+                    lent -= arena.freeRunAtStart[page];
+                    page -= arena.freeRunAtStart[page];
                     previousWasFree = false;
                 } else {
                     int length = arena.freeRunAtStart[page];
@@ -752,8 +954,12 @@ final class PageHeap {
         if (runs != freeRuns.count()) {
             return "page heap " + index + ": free-run index holds " + freeRuns.count() + " runs, arenas hold " + runs;
         }
-        if (spanPages + free != owned * HeapArena.PAGES) {
-            return "page heap " + index + ": pages in spans " + spanPages + " + free pages " + free + " != " + owned + " arenas' pages";
+        if (spanPages + free + lent != owned * HeapArena.PAGES) {
+            return "page heap " + index + ": pages in spans " + spanPages + " + free pages " + free + " + lent pages " + lent + " != "
+                    + owned + " arenas' pages";
+        }
+        if (lent != lentPages) {
+            return "page heap " + index + ": counts " + lentPages + " pages lent to page caches, its arenas hold " + lent;
         }
         if (spanPages != pagesInSpans || free != freePages || dirtyFree != dirtyFreePages) {
             return "page heap " + index + ": page counters (in spans " + pagesInSpans + ", free " + freePages + ", dirty free "
@@ -789,7 +995,7 @@ final class PageHeap {
                 } else if (arena.firstPage + page == runBeingReleased) {
                     page += releaser.runBeingReleasedLength();
                 } else {
-                    page += arena.freeRunAtStart[page];
+                    page += Math.abs(arena.freeRunAtStart[page]); // negative: a run lent to a page cache
                 }
             }
         }

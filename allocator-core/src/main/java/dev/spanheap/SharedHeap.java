@@ -40,6 +40,7 @@ final class SharedHeap {
     static final String HUGE_PAGES_FROM = "spanheap.hugePagesFrom";
     static final String PROFILE_SAMPLE_BYTES = "spanheap.profileSampleBytes";
     static final String SHARDS = "spanheap.shards";
+    static final String PAGE_CACHE_BYTES = "spanheap.pageCacheBytes";
 
     /** The heap once built; written under the class lock, read without it (safe publication through volatile). */
     private static volatile SpanHeap instance;
@@ -176,6 +177,15 @@ final class SharedHeap {
     /** The held bytes from which heaps ask for huge pages by the {@value #HUGE_PAGES_FROM} property ({@code 0} from the first arena), or the default when absent. */
     static long hugePagesFromBytes(String value) {
         return bytesOrZero(HUGE_PAGES_FROM, value, SpanHeapConfig.DEFAULT_HUGE_PAGES_FROM_BYTES);
+    }
+
+    /** The page-cache bytes the {@value #PAGE_CACHE_BYTES} property gives (0 turns page caches off), or the default when absent. */
+    static long pageCacheBytesFrom(String value) {
+        long bytes = bytesOrZero(PAGE_CACHE_BYTES, value, SpanHeapConfig.DEFAULT_PAGE_CACHE_BYTES);
+        if (bytes > SpanHeapConfig.MAX_PAGE_CACHE_BYTES) {
+            throw new IllegalArgumentException(PAGE_CACHE_BYTES + " must be at most " + SpanHeapConfig.MAX_PAGE_CACHE_BYTES + ", was '" + value + "'");
+        }
+        return bytes;
     }
 
     static boolean parseBoolean(String property, String value) {

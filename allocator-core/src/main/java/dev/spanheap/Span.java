@@ -1,5 +1,8 @@
 package dev.spanheap;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+
 /**
  * A run of whole pages in one arena, in use either as a small-object span cut into equal slots
  * of one size class, or as one large object; Go's {@code mspan}. Free page runs are not spans:
@@ -12,13 +15,24 @@ package dev.spanheap;
  * until it comes back.
  *
  * <p>Synchronization: the identity fields are written by {@link #init} under the owning page
- * heap's lock (span structures are pooled and reused there), before the span is published. The
+ * heap's lock (span structures are pooled and reused there), or by the thread whose
+ * {@link PageCache} cuts the span, before the span is published. The
  * slot fields of a small span are guarded by the lock of its class's {@link CentralList};
  * {@link #inUse} and {@link #needsZero} of a large span are guarded by the page heap lock. A
  * lookup without a lock ({@link AddressRange#spanAt}) may see a structure being reused, so
  * every such lookup is checked again, by address, under the owning lock.
  */
 final class Span {
+
+    private static final VarHandle IN_USE;
+
+    static {
+        try {
+            IN_USE = MethodHandles.lookup().findVarHandle(Span.class, "inUse", boolean.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     /** Words of the slot bitmaps: enough for the most slots any class has (1024 of 8 bytes). */
     static final int BITMAP_WORDS = 16;
@@ -60,8 +74,17 @@ final class Span {
 
     /** Whether some page of the span may hold non-zero bytes. Large spans: guarded by the heap lock. */
     boolean needsZero;
-    /** False once freed (the structure then waits in its page heap's pool). Guarded by the page heap lock. */
+    /**
+     * False once freed (the structure then waits in a pool). Small spans: guarded by the page heap
+     * lock. Large spans: cleared by {@link #claimFree} only, since a span cut by a
+     * {@link PageCache} may be freed without a lock.
+     */
     boolean inUse;
+    /**
+     * Large spans: cut from pages lent to a {@link PageCache}, which counts it; the page heap does
+     * not (its pages are among its lent pages). Set with the identity fields.
+     */
+    boolean carved;
     /** Large spans: the bytes asked for (for fragmentation statistics). Guarded by the heap lock. */
     long requestedBytes;
     /**
@@ -83,7 +106,7 @@ final class Span {
         init(start, firstPage, pages, sizeClass, needsZero);
     }
 
-    /** Makes this (freed or new) structure the in-use span of the given pages. Under the page heap lock. */
+    /** Makes this (freed or new) structure the in-use span of the given pages, before it is published (see the class notes). */
     void init(long start, long firstPage, int pages, int sizeClass, boolean needsZero) {
         this.start = start;
         this.firstPage = firstPage;
@@ -95,6 +118,7 @@ final class Span {
         this.previousPartial = null;
         this.nextPartial = null;
         this.inPartialList = false;
+        this.carved = false;
         if (sizeClass == 0) {
             this.slotSize = pages * SizeClasses.PAGE_SIZE;
             this.capacity = 1;
@@ -111,6 +135,15 @@ final class Span {
             this.neverUsedFrom = needsZero ? capacity : 0;
         }
         this.inUse = true;
+    }
+
+    /**
+     * Marks this large span freed, atomically; false if it was not in use (a double free, or the
+     * losing side of two racing frees of it). Under its page heap's lock, or by the thread whose
+     * page cache frees it without one.
+     */
+    boolean claimFree() {
+        return IN_USE.compareAndSet(this, true, false);
     }
 
     /**

@@ -106,7 +106,8 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         this.memoryScope = memory.scope();
         this.centrals = new CentralLists(pageHeaps, range, memory, checked);
         this.profiler = config.profileSampleBytes() > 0 ? new HeapProfiler(config.profileSampleBytes(), range) : null;
-        this.registry = new ThreadCacheRegistry(centrals, config.profileSampleBytes());
+        this.registry = new ThreadCacheRegistry(centrals, config.profileSampleBytes(), config.pageCacheBytes());
+        range.setOwnPageCacheReturn(registry::returnOwnPageCacheRun);
         this.caches = registry.caches;
         this.slotAllocation = new SlotAllocation(checked, centrals, registry, profiler);
         this.slotFree = new SlotFree(checked, range, centrals, registry);
@@ -224,9 +225,10 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
             return allocateFromHeap(byteSize, byteAlignment, sizeClass, ownCache);
         } catch (OutOfMemoryError e) {
             // Slots parked in this thread's cache and dead threads' caches may free whole spans,
-            // and each class may keep an empty spare span.
+            // other threads' page caches hold runs, and each class may keep an empty spare span.
             flushCurrentThreadCache();
             reclaimDeadCaches();
+            registry.takeBackPageCacheRuns();
             centrals.releaseEmptySpans();
         }
         try {
@@ -244,8 +246,17 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         if (sizeClass != 0) {
             return slotAllocation.allocate(byteSize, sizeClass);
         }
-        int shard = ownCache != null ? ownCache.shard : slotAllocation.shardOfCurrentThread();
-        return largeObjects.allocate(byteSize, byteAlignment, shard);
+        ThreadCache cache = ownCache;
+        int shard;
+        if (cache != null) {
+            shard = cache.shard;
+        } else {
+            // Registers the thread's cache if it has none yet (a first allocation), so that the
+            // page cache sees this allocation too.
+            shard = slotAllocation.shardOfCurrentThread();
+            cache = ownCache();
+        }
+        return largeObjects.allocate(byteSize, byteAlignment, shard, cache != null ? cache.pageCache : null);
     }
 
     /** The segment for a block this heap just handed out at {@code address}. */
@@ -313,7 +324,7 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         } else if (page < info.length && slotFree.freeVirtual(offset, info[(int) page], address)) {
             return;
         }
-        freeSlow(address, "free");
+        freeSlow(address, "free", cache);
     }
 
     /**
@@ -329,7 +340,8 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         return SlotFree.isSlotStart(inSpan, taggedEntry & 0xFF);
     }
 
-    private void freeSlow(long address, String operation) {
+    /** Every free that is not a push onto the current thread's own cache; {@code ownCache} is that cache, or null. */
+    private void freeSlow(long address, String operation, ThreadCache ownCache) {
         checkOpen(operation);
         if (!range.contains(address)) {
             largeObjects.freeDedicated(address, operation);
@@ -341,7 +353,7 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
             profiler.drop(span, address);
         }
         if (span.isLarge()) {
-            largeObjects.free(span, address, operation);
+            largeObjects.free(span, address, operation, ownCache != null ? ownCache.pageCache : null);
         } else {
             slotFree.freeSlot(span, address, operation);
         }
@@ -462,6 +474,7 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
     public long releaseFreeMemory() {
         checkOpen("releaseFreeMemory");
         flushReachableCaches();
+        registry.takeBackPageCacheRuns();
         long released = 0;
         for (PageHeap heap : pageHeaps) {
             released += heap.releaser.releaseAllFreeAndAwaitScavenger();

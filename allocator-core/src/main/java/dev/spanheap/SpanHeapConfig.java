@@ -29,6 +29,10 @@ public final class SpanHeapConfig {
      * (docs/benchmarks.md, "Huge pages by heap size").
      */
     public static final long DEFAULT_HUGE_PAGES_FROM_BYTES = 256L << 20;
+    /** The default {@link Builder#pageCacheBytes}: 4 MiB per platform thread. */
+    public static final long DEFAULT_PAGE_CACHE_BYTES = 4L << 20;
+    /** The largest {@link Builder#pageCacheBytes}: 64 MiB. */
+    public static final long MAX_PAGE_CACHE_BYTES = 64L << 20;
 
     private final long maxHeapBytes;
     private final boolean checked;
@@ -47,6 +51,7 @@ public final class SpanHeapConfig {
     private final long hugePagesFromBytes;
     private final long profileSampleBytes;
     private final boolean reportLeaksOnClose;
+    private final long pageCacheBytes;
 
     private SpanHeapConfig(Builder b) {
         this.shards = b.shardsSet ? b.shards : SharedHeap.shardsFrom(System.getProperty(SharedHeap.SHARDS));
@@ -67,6 +72,8 @@ public final class SpanHeapConfig {
         this.profileSampleBytes = b.profileSampleBytesSet ? b.profileSampleBytes
                 : SharedHeap.profileSampleBytesFrom(System.getProperty(SharedHeap.PROFILE_SAMPLE_BYTES));
         this.reportLeaksOnClose = b.reportLeaksOnClose;
+        this.pageCacheBytes = b.pageCacheBytesSet ? b.pageCacheBytes
+                : SharedHeap.pageCacheBytesFrom(System.getProperty(SharedHeap.PAGE_CACHE_BYTES)) & ~(long) SizeClasses.PAGE_MASK;
     }
 
     /** A builder preset to the defaults. */
@@ -131,6 +138,9 @@ public final class SpanHeapConfig {
     /** Whether {@link SpanHeap#close()} logs a leak report when objects are still live (see {@link Builder#reportLeaksOnClose}). */
     public boolean reportLeaksOnClose() { return reportLeaksOnClose; }
 
+    /** The longest run of free pages each platform thread keeps for its large objects, in bytes; 0 when off (see {@link Builder#pageCacheBytes}). */
+    public long pageCacheBytes() { return pageCacheBytes; }
+
     /**
      * Whether {@link #addressSpaceBytes()} is the default, which the heap shrinks when the OS
      * refuses it (see {@link RangeReservation}); an explicit size is never shrunk.
@@ -158,7 +168,7 @@ public final class SpanHeapConfig {
                 + ", retainRatio=" + scavengerRetainRatio + ", scavengerDelay=" + scavengerDelay
                 + ", mxbean=" + registerMXBean + ", shards=" + shards + ", maxHeapBytesSource=" + maxHeapBytesSource
                 + ", hugePages=" + hugePages + ", hugePagesFromBytes=" + hugePagesFromBytes + ", profileSampleBytes=" + profileSampleBytes
-                + ", reportLeaksOnClose=" + reportLeaksOnClose + "]";
+                + ", reportLeaksOnClose=" + reportLeaksOnClose + ", pageCacheBytes=" + pageCacheBytes + "]";
     }
 
     /** Builds a {@link SpanHeapConfig}; every setter checks its argument at once. */
@@ -188,8 +198,32 @@ public final class SpanHeapConfig {
         /** Whether {@link #profileSampleBytes} was set; if not, the property or the default decides at build time. */
         private boolean profileSampleBytesSet;
         private boolean reportLeaksOnClose;
+        private long pageCacheBytes;
+        /** Whether {@link #pageCacheBytes} was set; if not, the {@code spanheap.pageCacheBytes} property or the default decides at build time. */
+        private boolean pageCacheBytesSet;
 
         private Builder() {
+        }
+
+        /**
+         * The longest run of free pages each platform thread keeps for its large objects (default:
+         * the {@code spanheap.pageCacheBytes} property if set, else
+         * {@link SpanHeapConfig#DEFAULT_PAGE_CACHE_BYTES}; rounded down to whole 8 KiB pages; 0 turns
+         * page caches off). A large object of at most this size that a thread frees becomes its
+         * run, and the thread's next large allocations that fit are cut from it, and the stack order
+         * of allocate-then-free merges back into it, without a lock. The cost: up to this much free
+         * memory per platform thread that other threads cannot use until a scavenger pass finds it
+         * unused (or an explicit release, or the limit, takes it back).
+         *
+         * @throws IllegalArgumentException if negative or above {@link SpanHeapConfig#MAX_PAGE_CACHE_BYTES}
+         */
+        public Builder pageCacheBytes(long bytes) {
+            if (bytes < 0 || bytes > MAX_PAGE_CACHE_BYTES) {
+                throw new IllegalArgumentException("pageCacheBytes must be between 0 and " + MAX_PAGE_CACHE_BYTES + ", was " + bytes);
+            }
+            this.pageCacheBytes = bytes & ~(long) SizeClasses.PAGE_MASK;
+            this.pageCacheBytesSet = true;
+            return this;
         }
 
         /**

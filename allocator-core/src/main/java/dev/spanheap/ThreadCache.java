@@ -112,6 +112,8 @@ final class ThreadCache {
     private long remoteBytes;
     private final long[] remoteFrees = new long[SizeClasses.CLASS_COUNT];
     final SharedCacheLock sharedLock;
+    /** The run of pages this thread's large objects are cut from without a lock; null for a shared cache, or when page caches are off. */
+    final PageCache pageCache;
     /**
      * Longs of padding at each end of {@link #state} and {@link #top}, written on every pop and
      * push: two threads' caches may end up side by side on the Java heap (a GC moves them), and
@@ -146,10 +148,16 @@ final class ThreadCache {
      * {@code sampleBytes} on average (0: profiling off).
      */
     ThreadCache(Thread owner, int shard, long sampleBytes) {
+        this(owner, shard, sampleBytes, 0);
+    }
+
+    /** As above, with a page cache of runs up to {@code pageCachePages} pages for an owned cache (none when 0). */
+    ThreadCache(Thread owner, int shard, long sampleBytes, int pageCachePages) {
         this.owner = owner;
         this.shard = shard;
         this.shardTag = shard << PageHeap.LIST_SHARD_SHIFT;
         this.sharedLock = owner == null ? new SharedCacheLock() : null;
+        this.pageCache = owner == null || pageCachePages == 0 ? null : new PageCache(pageCachePages);
         this.sampleBytes = sampleBytes;
         for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
             state[PAD + c] = (long) CAPACITY[c] << CAPACITY_SHIFT;
@@ -331,8 +339,11 @@ final class ThreadCache {
         push(c, address);
     }
 
-    /** Gives every cached slot back to the central lists, the remote buffer's too. */
+    /** Gives every cached slot back to the central lists, the remote buffer's too, and the page cache's run to its page heap. */
     void flush(CentralLists centrals) {
+        if (pageCache != null) {
+            pageCache.returnRun();
+        }
         flushRemote(centrals);
         for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
             int n = count(c);

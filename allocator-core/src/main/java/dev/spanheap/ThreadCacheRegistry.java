@@ -45,18 +45,31 @@ final class ThreadCacheRegistry {
     /** Counters of reclaimed caches, per class. Guarded by the lock. */
     private final long[] retiredPops = new long[SizeClasses.CLASS_COUNT];
     private final long[] retiredFrees = new long[SizeClasses.CLASS_COUNT];
+    /** The page-cache counts of reclaimed caches ({@link Snapshot}'s order; their runs were given back). */
+    private final long[] retiredPageCaches = new long[PAGE_CACHE_COUNTS];
     private boolean closed;
 
     /**
      * What the caches hold and have counted, per class, read under the lock (other threads'
      * counters racily: exact at rest).
      */
-    record Snapshot(long[] cachedSlots, long[] pops, long[] frees, int caches) {
+    /**
+     * Per class: slots cached, pops and frees; the page caches' counts summed ({@link #PAGE_CACHE_COUNTS}
+     * of them, in {@link PageCache}'s order: allocations, frees, live spans, live bytes, live
+     * requested bytes, bytes in runs, runs); and the number of caches.
+     */
+    record Snapshot(long[] cachedSlots, long[] pops, long[] frees, long[] pageCaches, int caches) {
     }
 
-    ThreadCacheRegistry(CentralLists centrals, long sampleBytes) {
+    static final int PAGE_CACHE_COUNTS = 7;
+
+    /** Pages of each owned cache's page cache ({@link SpanHeapConfig#pageCacheBytes}); 0 when off. */
+    private final int pageCachePages;
+
+    ThreadCacheRegistry(CentralLists centrals, long sampleBytes, long pageCacheBytes) {
         this.centrals = centrals;
         this.sampleBytes = sampleBytes;
+        this.pageCachePages = (int) (pageCacheBytes >>> SizeClasses.PAGE_SHIFT);
         this.shards = centrals.shards();
         this.cachesPerShard = new int[shards];
         // A power of two at least twice the processors, so that a CPU number picks one with a mask.
@@ -100,7 +113,7 @@ final class ThreadCacheRegistry {
             reclaimDeadLocked();
             cache = caches[index];
             if (cache == null) {
-                cache = new ThreadCache(thread, leastUsedShard(), sampleBytes);
+                cache = new ThreadCache(thread, leastUsedShard(), sampleBytes, pageCachePages);
                 cachesPerShard[cache.shard]++;
                 ownedCaches.add(cache);
                 caches[index] = cache;
@@ -151,6 +164,7 @@ final class ThreadCacheRegistry {
                     retiredPops[c] += cache.pops(c);
                     retiredFrees[c] += cache.frees(c);
                 }
+                addPageCacheCounts(retiredPageCaches, cache.pageCache);
                 ownedCaches.remove(i);
                 cachesPerShard[cache.shard]--;
                 int index = (int) cache.owner.threadId() & INDEX_MASK;
@@ -166,6 +180,45 @@ final class ThreadCacheRegistry {
         ThreadCache cache = ownCache();
         if (cache != null) {
             cache.flush(centrals);
+        }
+    }
+
+    /** Gives the calling thread's page-cache run, if any, back to its page heap (no registry lock: the caller may hold a central list's). */
+    void returnOwnPageCacheRun() {
+        ThreadCache cache = ownCache();
+        if (cache != null && cache.pageCache != null) {
+            cache.pageCache.returnRun();
+        }
+    }
+
+    /**
+     * Takes back to their page heaps the page-cache runs not used since the last call
+     * ({@link PageCache#takeBackIfIdle}): one scavenger pass's share of memory return.
+     */
+    void takeBackIdlePageCacheRuns() {
+        lock.lock();
+        try {
+            for (ThreadCache cache : ownedCaches) {
+                if (cache.pageCache != null) {
+                    cache.pageCache.takeBackIfIdle();
+                }
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Takes back every page-cache run whose owner is not working on it at this moment (an explicit release); returns the bytes. */
+    long takeBackPageCacheRuns() {
+        lock.lock();
+        try {
+            long bytes = 0;
+            for (ThreadCache cache : ownedCaches) {
+                bytes += cache.pageCache == null ? 0 : cache.pageCache.takeBack();
+            }
+            return bytes;
+        } finally {
+            lock.unlock();
         }
     }
 
@@ -211,14 +264,29 @@ final class ThreadCacheRegistry {
         long[] cachedSlots = new long[SizeClasses.CLASS_COUNT];
         long[] pops = retiredPops.clone();
         long[] frees = retiredFrees.clone();
+        long[] pageCaches = retiredPageCaches.clone();
         for (ThreadCache cache : all) {
             for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
                 cachedSlots[c] += cache.count(c) + cache.remoteHeld(c);
                 pops[c] += cache.pops(c);
                 frees[c] += cache.frees(c);
             }
+            addPageCacheCounts(pageCaches, cache.pageCache);
         }
-        return new Snapshot(cachedSlots, pops, frees, all.size());
+        return new Snapshot(cachedSlots, pops, frees, pageCaches, all.size());
+    }
+
+    /** Adds {@code pageCache}'s counts (none for a shared cache's null) to {@code sums}, in {@link Snapshot}'s order. */
+    private static void addPageCacheCounts(long[] sums, PageCache pageCache) {
+        if (pageCache != null) {
+            sums[0] += pageCache.allocations();
+            sums[1] += pageCache.frees();
+            sums[2] += pageCache.liveSpans();
+            sums[3] += pageCache.liveBytes();
+            sums[4] += pageCache.liveRequestedBytes();
+            sums[5] += pageCache.runBytes();
+            sums[6] += pageCache.holdsRun() ? 1 : 0;
+        }
     }
 
     /** Stops handing out caches and clears the table, so that the fast paths fall through to the closed check. */

@@ -41,7 +41,8 @@ class HeapPageSnapshotTest {
             int smallPages = smallSpan.pages;
             assertEquals(13, arena.count(HeapPageSnapshot.LARGE));
             assertEquals(smallPages, arena.smallSpanPages());
-            assertEquals(freedPages, arena.count(HeapPageSnapshot.RETAINED));
+            assertEquals(freedPages, arena.count(HeapPageSnapshot.CACHED), "the freed object is this thread's page cache's run");
+            assertEquals(0, arena.count(HeapPageSnapshot.RETAINED));
             assertEquals(HeapArena.PAGES - 13 - smallPages - freedPages, arena.count(HeapPageSnapshot.RELEASED));
             assertEquals(0, arena.count((byte) 1), "no page of class 1");
             assertEquals(2, arena.spans().size());

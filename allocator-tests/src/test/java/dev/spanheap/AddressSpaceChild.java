@@ -186,6 +186,7 @@ final class AddressSpaceChild {
                 held.add(allocate(h, 48));
                 Block large = allocate(h, MIB);
                 h.freeAddress(large.address());
+                HeapProbe.flushCaches(h); // the freed run back in the page heap (out of this thread's page cache)
                 try (Arena frame = h.newConfinedArena()) {
                     frame.allocate(100).fill((byte) 1);
                 }

@@ -96,7 +96,8 @@ class DedicatedMappingTest {
             }
             large.forEach(heap::freeAddress);
             HeapStats freed = heap.stats();
-            assertTrue(freed.retainedFreeBytes() >= 60 * MIB, () -> "the freed pages should still be held: " + freed);
+            // The last one freed may sit in this thread's page cache: held as well.
+            assertTrue(freed.retainedFreeBytes() + freed.pageCacheBytes() >= 60 * MIB, () -> "the freed pages should still be held: " + freed);
             assertTrue(freed.heldBytes() + MAPPED > 100 * MIB, () -> "the test needs the mapping not to fit at once: " + freed);
 
             long address;

@@ -73,7 +73,7 @@ class HeapMapTest {
                     }
                     cells++;
                     String state = rect.getAttribute("data-state");
-                    assertTrue(Set.of("small", "large", "retained", "released").contains(state), state);
+                    assertTrue(Set.of("small", "large", "retained", "released", "cached").contains(state), state);
                     long pages = Long.parseLong(rect.getAttribute("data-pages"));
                     assertTrue(pages >= 1 && pages <= HeapMapWriter.COLUMNS, "a cell stays in its row: " + pages);
                     double width = Double.parseDouble(rect.getAttribute("width"));
@@ -203,13 +203,14 @@ class HeapMapTest {
     /** Checks a parsed map against statistics taken at the same moment (a heap at rest). */
     static void assertAgrees(ParsedMap map, HeapStats stats) {
         assertEquals(stats.arenas(), map.pagesByStatePerArena().size(), "one group per arena");
-        assertEquals(Set.of("small", "large", "retained", "released"), map.legendStates(), "legend");
+        assertEquals(Set.of("small", "large", "retained", "released", "cached"), map.legendStates(), "legend");
         long page = 8192;
         long smallSpanBytes = stats.sizeClasses().stream().mapToLong(SizeClassStats::spanBytes).sum();
         assertEquals(smallSpanBytes, map.pages("small") * page, "small-span pages");
         assertEquals(stats.largeObjectBytes(), map.pages("large") * page, "large-object pages");
         assertEquals(stats.retainedFreeBytes(), map.pages("retained") * page, "retained free pages");
         assertEquals(stats.releasedBytes(), map.pages("released") * page, "released free pages");
+        assertEquals(stats.pageCacheBytes(), map.pages("cached") * page, "free pages in page caches");
         assertEquals(stats.heldBytes(), map.totals().get("heldBytes"));
         assertEquals(stats.spanBytes(), map.totals().get("spanBytes"));
         assertEquals(stats.allocatedBytes(), map.totals().get("allocatedBytes"));
@@ -607,10 +608,11 @@ class HeapMapTest {
                 assertEquals(hsl(HeapMapWriter.smallColor(1, i / 4.0))[2], color[2], "lightness at fill " + i / 4.0);
             }
 
-            assertEquals(Set.of("small", "large", "retained", "released"), entries.keySet());
+            assertEquals(Set.of("small", "large", "retained", "released", "cached"), entries.keySet());
             assertEquals(HeapMapWriter.COLOR_LARGE, children(entries.get("large"), "rect").getFirst().getAttribute("fill"));
             assertEquals(HeapMapWriter.COLOR_RETAINED, children(entries.get("retained"), "rect").getFirst().getAttribute("fill"));
             assertEquals(HeapMapWriter.COLOR_RELEASED, children(entries.get("released"), "rect").getFirst().getAttribute("fill"));
+            assertEquals(HeapMapWriter.COLOR_CACHED, children(entries.get("cached"), "rect").getFirst().getAttribute("fill"));
         }
     }
 

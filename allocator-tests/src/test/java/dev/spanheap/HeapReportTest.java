@@ -111,9 +111,12 @@ class HeapReportTest {
             assertEquals(stats.largeObjectBytes(), memory.get("large objects (whole pages)"));
             assertEquals(stats.cachedBytes(), memory.get("free slots in thread caches"));
             assertEquals(stats.freeSlotBytes(), memory.get("free slots in spans"));
-            // held = spans + retained + dedicated; spans = small spans + large; small spans = live + cached + free + tails.
+            assertEquals(stats.pageCacheBytes(), memory.get("free pages in page caches"));
+            assertTrue(stats.pageCacheBytes() > 0, "the 1 MiB object freed last is this thread's page cache's run");
+            // held = spans + retained + page caches + dedicated; spans = small spans + large; small spans = live + cached + free + tails.
             assertEquals(memory.get("held from the OS (resident estimate)"), memory.get("in spans")
-                    + memory.get("retained free pages (may be resident)") + memory.get("dedicated mappings (objects > 64 MiB)"));
+                    + memory.get("retained free pages (may be resident)") + memory.get("free pages in page caches")
+                    + memory.get("dedicated mappings (objects > 64 MiB)"));
             assertEquals(memory.get("in spans"), memory.get("small-object spans") + memory.get("large objects (whole pages)"));
             assertEquals(memory.get("small-object spans"), memory.get("live objects (slot bytes)")
                     + memory.get("free slots in thread caches") + memory.get("free slots in spans") + memory.get("span tails (unusable)"));
@@ -220,7 +223,7 @@ class HeapReportTest {
             kept.add(heap.allocateUninitialized(70L << 20, 8)); // a dedicated mapping
             HeapStats stats = heap.stats();
             java.util.Map<String, MemoryLine> memory = memoryLines(heap.report());
-            assertEquals(14, memory.size(), memory.toString());
+            assertEquals(15, memory.size(), memory.toString());
             assertEquals(stats.reservedBytes(), memory.get("reserved address space in use (arenas+maps)").bytes());
             assertTrue(stats.releasedBytesTotal() > 0, "a megabyte was released");
             assertEquals(stats.releasedBytesTotal(), memory.get("released to the OS since creation").bytes());
@@ -393,7 +396,8 @@ class HeapReportTest {
      */
     @Test
     void arenaRowsCountFreeRunsAroundLargeObjects() {
-        try (SpanHeap heap = SpanHeap.create(quiet("arena-runs").shards(1).build())) {
+        // No page cache: the freed objects must be free runs of the page heap (PageCacheTest covers the cached column).
+        try (SpanHeap heap = SpanHeap.create(quiet("arena-runs").shards(1).pageCacheBytes(0).build())) {
             long base = HeapProbe.base(heap);
             long page = HeapProbe.PAGE_BYTES;
             MemorySegment[] objects = new MemorySegment[4];
@@ -422,11 +426,11 @@ class HeapReportTest {
             assertEquals(stats.freeRuns(), runs, "the page heap counts the same runs");
             assertEquals(stats.largestFreeRunBytes(), longest * page);
             List<String> lines = section(heap.report(), "Arenas");
-            assertEquals(List.of("arena", "base", "small", "large", "retained", "released", "free", "runs", "largest", "run"),
+            assertEquals(List.of("arena", "base", "small", "large", "retained", "released", "cached", "free", "runs", "largest", "run"),
                     Arrays.asList(lines.get(1).trim().split("\\s+")), "column heads");
             long retained = 5 + 7; // the freed objects' pages, used and not released
             List<String> expected = List.of("0", Errors.hex(base), "0", Long.toString(6 + 8), Long.toString(retained),
-                    Long.toString(HeapArena.PAGES - 6 - 8 - retained), Long.toString(runs), Long.toString(longest));
+                    Long.toString(HeapArena.PAGES - 6 - 8 - retained), "0", Long.toString(runs), Long.toString(longest));
             assertEquals(expected, Arrays.asList(lines.get(2).trim().split("\\s+")));
             assertEquals(3, lines.size(), "one arena");
             heap.free(objects[1]);

@@ -200,7 +200,8 @@ class MemoryReturnTest {
     @Test
     void anAllocationWaitsForTheRunBeingReleasedInsteadOfMappingAnArena() throws Exception {
         // One shard: the race is inside one page heap (another shard's thread would map its own arena).
-        try (SpanHeap heap = SpanHeap.create(SpanHeapConfig.builder().scavengerEnabled(false).shards(1).name("race").build())) {
+        // No page cache: the freed block must be a free run of the page heap, for the scavenger to pick.
+        try (SpanHeap heap = SpanHeap.create(SpanHeapConfig.builder().scavengerEnabled(false).shards(1).pageCacheBytes(0).name("race").build())) {
             long warm = heap.allocateAddress(MIB);
             heap.freeAddress(warm); // the arena is now one free run with dirty pages: what the scavenger picks
             long reserved = heap.stats().reservedBytes();

@@ -21,7 +21,8 @@ class ScavengerPolicyTest {
     private static final long MIB = 1 << 20;
 
     private static SpanHeapConfig.Builder exact() {
-        return SpanHeapConfig.builder().scavengerEnabled(false).shards(1).hugePages(false).addressSpaceBytes(4L << 26);
+        // No page caches: the policy under test is the page heap's, over its free runs.
+        return SpanHeapConfig.builder().scavengerEnabled(false).shards(1).hugePages(false).addressSpaceBytes(4L << 26).pageCacheBytes(0);
     }
 
     /** Eight free runs of 1 MiB between eight live 1 MiB objects; returns the live ones. */
