@@ -48,7 +48,7 @@ final class LargeObjects {
                 // allocation's lock hold when it is that heap's), so that the best fit sees its pages.
                 PageHeap heap = pageHeaps[shard];
                 if (pageCache != null && !pageCache.runIsOf(heap)) {
-                    pageCache.returnRun();
+                    pageCache.takeBack();
                 }
                 span = heap.allocateLarge(byteSize, (int) pageCount, (int) alignPages, pageCache);
             }

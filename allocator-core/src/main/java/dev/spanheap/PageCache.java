@@ -8,11 +8,12 @@ import java.lang.invoke.VarHandle;
  * Go's {@code pageCache} (a chunk of pages a P allocates from without the heap lock) applied to
  * large objects instead of small spans. See docs/design.md, "Page caches for large objects".
  *
- * <p><b>Where the run comes from.</b> When the thread frees a large object of at most
- * {@link #maxPages} pages ({@link SpanHeapConfig#pageCacheBytes}), the page heap that owns it counts it freed, under its lock, and
- * lends its pages to this cache instead of putting them in its free-run index
- * ({@link PageHeap#freeLargeIntoCache}); the run this cache held before goes back to its page
- * heap's index (in the same hold of the lock when both are that heap's).
+ * <p><b>Where the run comes from.</b> When the thread frees its most recent large allocation, of at
+ * most {@link #maxPages} pages ({@link SpanHeapConfig#pageCacheBytes}), the page heap that owns it
+ * counts it freed, under its lock, and lends its pages to this cache instead of putting them in its
+ * free-run index ({@link PageHeap#freeLargeIntoCache}); the run this cache held before goes back to
+ * the index in the same hold of the lock ({@link #mayLend}). A run that does not fit an allocation
+ * goes back to the index before the page heap searches it ({@link #takeBackInto}).
  *
  * <p><b>What uses it without a lock.</b> A large allocation by the thread that fits the run is cut
  * from the run's start ({@link #carve}). A span cut that way and freed by the thread while it still
@@ -39,7 +40,7 @@ import java.lang.invoke.VarHandle;
  * the scavenger's usual delay applies.
  *
  * <p>Synchronization: the owner thread works on the run, and another thread takes it back,
- * inside {@link #state}, a try-lock of one compare-and-set that nobody waits for: the owner that
+ * inside {@link #STATE}, a try-lock of one compare-and-set that nobody waits for: the owner that
  * finds it taken uses the page heap instead, a taker that finds it taken skips the run. The
  * counters are written by the owner only and read racily (exact at rest).
  */
@@ -56,8 +57,7 @@ final class PageCache {
 
     /**
      * Longs of padding at each end of {@link #words}: written on every cut and merge, they must not
-     * share a cache line with another thread's page cache (the GC may place two side by side), which
-     * a first measurement of two threads' pairs showed (docs/benchmarks.md, "Page caches").
+     * share a cache line with another thread's page cache (the GC may place two side by side).
      */
     private static final int PAD = 8;
     /** References of padding at each end of {@link #pool} (16 compressed references to a cache line). */
@@ -247,11 +247,6 @@ final class PageCache {
         setRun(runArena, at, length);
         words[USED] = 1;
         return previous;
-    }
-
-    /** Gives the run back to its page heap, if the cache holds one and nobody else is taking it back. Owner thread. */
-    void returnRun() {
-        takeBack();
     }
 
     /**

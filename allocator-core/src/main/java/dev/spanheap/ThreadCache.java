@@ -342,7 +342,7 @@ final class ThreadCache {
     /** Gives every cached slot back to the central lists, the remote buffer's too, and the page cache's run to its page heap. */
     void flush(CentralLists centrals) {
         if (pageCache != null) {
-            pageCache.returnRun();
+            pageCache.takeBack();
         }
         flushRemote(centrals);
         for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {

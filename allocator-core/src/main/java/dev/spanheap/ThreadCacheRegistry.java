@@ -187,7 +187,7 @@ final class ThreadCacheRegistry {
     void returnOwnPageCacheRun() {
         ThreadCache cache = ownCache();
         if (cache != null && cache.pageCache != null) {
-            cache.pageCache.returnRun();
+            cache.pageCache.takeBack();
         }
     }
 

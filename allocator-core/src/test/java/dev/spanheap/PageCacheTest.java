@@ -181,19 +181,9 @@ class PageCacheTest {
     @Test
     void anExplicitReleaseTakesBackTheRunsOfThreadsThatKeepRunning() throws Exception {
         try (SpanHeap heap = SpanHeap.create(config().build())) {
-            CountDownLatch freed = new CountDownLatch(1);
             CountDownLatch done = new CountDownLatch(1);
-            Thread other = Thread.ofPlatform().start(() -> {
-                heap.freeAddress(heap.allocateAddress(3 * MIB));
-                freed.countDown();
-                try {
-                    done.await();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-                heap.freeAddress(heap.allocateAddress(MIB)); // the thread goes on after the release
-            });
-            freed.await();
+            // The thread goes on after the release.
+            Thread other = threadWithARun(heap, 3 * MIB, done, () -> heap.freeAddress(heap.allocateAddress(MIB)));
             assertEquals(3 * MIB, heap.stats().pageCacheBytes());
             long released = heap.releaseFreeMemory();
             assertTrue(released >= 3 * MIB, "released " + released);
@@ -248,18 +238,8 @@ class PageCacheTest {
     @Test
     void atTheLimitTheRunsOfOtherThreadsAreTakenBackBeforeAnAllocationFails() throws Exception {
         try (SpanHeap heap = SpanHeap.create(config().maxHeapBytes(8 * MIB).build())) {
-            CountDownLatch freed = new CountDownLatch(1);
             CountDownLatch done = new CountDownLatch(1);
-            Thread other = Thread.ofPlatform().start(() -> {
-                heap.freeAddress(heap.allocateAddress(4 * MIB));
-                freed.countDown();
-                try {
-                    done.await();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            });
-            freed.await();
+            Thread other = threadWithARun(heap, 4 * MIB, done, () -> { });
             long a = heap.allocateAddress(4 * MIB + 8 * KIB); // too long for the other thread's run
             long b = heap.allocateAddress(3 * MIB); // needs the other thread's pages under the 8 MiB limit
             heap.verifyInvariants();
@@ -460,6 +440,26 @@ class PageCacheTest {
             assertEquals(stats.totalAllocations(), stats.totalFrees());
             assertTrue(stats.allocationsFromCache() > threads * rounds * blocks / 2, "cut from page caches: " + stats.allocationsFromCache());
         }
+    }
+
+    /**
+     * A platform thread that allocates and frees {@code bytes} (its page cache's run), then waits
+     * for {@code done} and runs {@code after}; returned once the run is there.
+     */
+    private static Thread threadWithARun(SpanHeap heap, long bytes, CountDownLatch done, Runnable after) throws InterruptedException {
+        CountDownLatch freed = new CountDownLatch(1);
+        Thread thread = Thread.ofPlatform().start(() -> {
+            heap.freeAddress(heap.allocateAddress(bytes));
+            freed.countDown();
+            try {
+                done.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            after.run();
+        });
+        freed.await();
+        return thread;
     }
 
     private static void check(long[] block) {
