@@ -266,11 +266,11 @@ final class PageCache {
 
     /**
      * Takes the run, if any, back to its page heap's index, unless the owner is working on it at
-     * this moment; returns the bytes taken back. Any thread; never holding a page heap lock.
+     * this moment. Any thread; never holding a page heap lock.
      */
-    long takeBack() {
+    void takeBack() {
         if (words[PAGES] == 0 || !enter()) {
-            return 0;
+            return;
         }
         HeapArena a = arena;
         int at = (int) words[LOCAL];
@@ -281,12 +281,10 @@ final class PageCache {
             words[PAGES] = 0;
         }
         leave();
-        if (a == null) {
-            return 0;
+        if (a != null) {
+            // The tags stay -length until the page heap clears them: the run is lent until then.
+            a.owner.takeBackRun(a, at, length);
         }
-        // The tags stay -length until the page heap clears them: the run is lent until then.
-        a.owner.takeBackRun(a, at, length);
-        return (long) length << SizeClasses.PAGE_SHIFT;
     }
 
     /** Whether the cache's run, if any, is {@code heap}'s (or there is none). Owner thread. */

@@ -875,6 +875,9 @@ final class PageHeap {
                         if (i > 0 && arena.spans[page + i] != null) {
                             return "page " + (page + i) + " inside span " + span + " has a span entry " + arena.spans[page + i];
                         }
+                        if (arena.freeRunAtEnd[page + i] != 0 || (i > 0 && arena.freeRunAtStart[page + i] != 0)) {
+                            return "page " + (arena.firstPage + page + i) + " inside span " + span + " carries a boundary tag";
+                        }
                         int expected = span.isLarge() ? 0 : span.sizeClass | i << 8 | span.listShard << LIST_SHARD_SHIFT
                                 | (span.racyLiveSamples() > 0 ? SAMPLED_SPAN_BIT : 0);
                         if (pageInfo[(int) (span.firstPage + i)] != expected) {

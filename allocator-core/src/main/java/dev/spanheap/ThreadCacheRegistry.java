@@ -208,15 +208,15 @@ final class ThreadCacheRegistry {
         }
     }
 
-    /** Takes back every page-cache run whose owner is not working on it at this moment (an explicit release); returns the bytes. */
-    long takeBackPageCacheRuns() {
+    /** Takes back every page-cache run whose owner is not working on it at this moment (an explicit release, a failed allocation). */
+    void takeBackPageCacheRuns() {
         lock.lock();
         try {
-            long bytes = 0;
             for (ThreadCache cache : ownedCaches) {
-                bytes += cache.pageCache == null ? 0 : cache.pageCache.takeBack();
+                if (cache.pageCache != null) {
+                    cache.pageCache.takeBack();
+                }
             }
-            return bytes;
         } finally {
             lock.unlock();
         }

@@ -71,6 +71,9 @@ class PageCacheTest {
             assertEquals(0, stats.liveObjects());
             assertEquals(3, stats.totalFrees());
             assertEquals(b, heap.allocateAddress(MIB), "the whole run cut again");
+            assertEquals(3, heap.stats().allocationsFromCache(), "a request of exactly the run's length is cut from it");
+            assertEquals(0, heap.stats().pageCacheBytes());
+            heap.verifyInvariants();
             heap.freeAddress(b);
             heap.verifyInvariants();
         }
@@ -212,6 +215,49 @@ class PageCacheTest {
             assertEquals("128", cells.get(6), "the cached column: " + row);
             assertEquals("1", cells.get(7), "one free run (the arena's rest), the cached run not among them: " + row);
             heap.freeAddress(kept);
+        }
+    }
+
+    @Test
+    void aRunMergesBackUpToItsLongestAndTheSpanStructuresAreReused() {
+        try (SpanHeap heap = SpanHeap.create(config().pageCacheBytes(256 * KIB).build())) {
+            long whole = heap.allocateAddress(256 * KIB);
+            heap.freeAddress(whole); // the run: 32 pages, the longest this cache holds
+            java.util.Set<Span> structures = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+            for (int i = 0; i < 50; i++) {
+                long half = heap.allocateAddress(128 * KIB);
+                assertEquals(whole, half, "cut from the run's start");
+                structures.add(heap.addressRange().spanAt(half));
+                heap.freeAddress(half); // merges back to exactly 32 pages
+                assertEquals(256 * KIB, heap.stats().pageCacheBytes(), "round " + i);
+            }
+            assertEquals(1, structures.size(), "one span structure, taken from the pool and kept again");
+            assertEquals(whole, heap.allocateAddress(256 * KIB), "the run is whole again");
+            assertEquals(51, heap.stats().allocationsFromCache());
+            heap.verifyInvariants();
+        }
+    }
+
+    @Test
+    void aRunItsOwnerIsWorkingOnIsNotTakenBackAndTheCacheWorksAfterwards() {
+        try (SpanHeap heap = SpanHeap.create(config().build())) {
+            heap.freeAddress(heap.allocateAddress(MIB));
+            PageCache cache = heap.cacheRegistry().ownCache().pageCache;
+            assertTrue(cache.enter(), "nobody else holds it");
+            try {
+                assertTrue(!cache.enter(), "a second enter is refused");
+                heap.releaseFreeMemory();
+                assertEquals(MIB, heap.stats().pageCacheBytes(), "kept: its owner is working on it");
+            } finally {
+                cache.leave();
+            }
+            heap.releaseFreeMemory();
+            assertEquals(0, heap.stats().pageCacheBytes(), "taken back once the owner is done");
+            long a = heap.allocateAddress(512 * KIB);
+            heap.freeAddress(a);
+            assertEquals(512 * KIB, heap.stats().pageCacheBytes(), "a new run after the take-back");
+            assertEquals(a, heap.allocateAddress(100 * KIB), "and cuts from it");
+            heap.verifyInvariants();
         }
     }
 
