@@ -54,9 +54,9 @@ final class HeapStatsCollector {
         long largeBytes = 0, largeRequested = 0, largeAllocations = 0, largeFrees = 0, released = 0;
         long longestRun = 0, freeRuns = 0, releaseFailures = 0;
         // Spans cut by page caches: counted by the caches, less those freed under a page heap's lock.
-        long[] pageCaches = caches.pageCaches();
-        long carvedSpans = pageCaches[2], carvedBytes = pageCaches[3], carvedRequested = pageCaches[4];
-        long carvedFrees = pageCaches[1];
+        PageCache.Counts pageCaches = caches.pageCaches();
+        long carvedSpans = pageCaches.liveSpans(), carvedBytes = pageCaches.liveBytes(), carvedRequested = pageCaches.liveRequestedBytes();
+        long carvedFrees = pageCaches.frees();
         for (PageHeap pageHeap : heap.pageHeaps()) {
             PageHeap.Snapshot p = pageHeap.snapshot();
             arenas += p.arenasOwned();
@@ -78,7 +78,7 @@ final class HeapStatsCollector {
             carvedRequested -= p.carvedFreedRequestedBytes();
             carvedFrees += p.carvedFrees();
         }
-        long runBytes = pageCaches[5];
+        long runBytes = pageCaches.runBytes();
         DedicatedMappings.Snapshot dedicated = heap.dedicatedMappings().snapshot();
         AddressRange range = heap.addressRange();
         long freePageBytes = freePages << SizeClasses.PAGE_SHIFT;
@@ -112,9 +112,9 @@ final class HeapStatsCollector {
                 .largeRequestedBytes(largeRequested)
                 .dedicatedObjects(dedicated.objects())
                 .dedicatedBytes(dedicated.mappedBytes())
-                .totalAllocations(smallAllocations + largeAllocations + pageCaches[0] + dedicated.allocations())
+                .totalAllocations(smallAllocations + largeAllocations + pageCaches.allocations() + dedicated.allocations())
                 .totalFrees(smallFrees + largeFrees + carvedFrees + dedicated.frees())
-                .allocationsFromCache(smallAllocations - fromCentral - fromNewSpan + pageCaches[0])
+                .allocationsFromCache(smallAllocations - fromCentral - fromNewSpan + pageCaches.allocations())
                 .allocationsFromCentral(fromCentral)
                 .allocationsFromNewSpan(fromNewSpan)
                 .allocationsFromPageHeap(largeAllocations)

@@ -121,9 +121,9 @@ final class HeapVerifier {
                 return problem;
             }
         }
-        long[] counted = heap.cacheRegistry().snapshotLocked(caches).pageCaches();
-        long carvedSpans = counted[2];
-        long carvedBytes = counted[3];
+        PageCache.Counts counted = heap.cacheRegistry().snapshotLocked(caches).pageCaches();
+        long carvedSpans = counted.liveSpans();
+        long carvedBytes = counted.liveBytes();
         long foundSpans = 0, foundBytes = 0, foundRuns = 0, lentBytes = 0;
         for (PageHeap pageHeap : heap.pageHeaps()) {
             PageHeap.Snapshot snapshot = pageHeap.snapshot();
@@ -139,11 +139,11 @@ final class HeapVerifier {
             return "arenas hold " + foundSpans + " spans cut by page caches (" + foundBytes + " bytes), the counters say "
                     + carvedSpans + " (" + carvedBytes + " bytes)";
         }
-        if (foundRuns != counted[6]) {
-            return "arenas hold " + foundRuns + " runs lent to page caches, the caches hold " + counted[6];
+        if (foundRuns != counted.runs()) {
+            return "arenas hold " + foundRuns + " runs lent to page caches, the caches hold " + counted.runs();
         }
-        if (lentBytes != foundBytes + counted[5]) {
-            return "page heaps lent " + lentBytes + " bytes, cut spans hold " + foundBytes + " and the caches' runs " + counted[5];
+        if (lentBytes != foundBytes + counted.runBytes()) {
+            return "page heaps lent " + lentBytes + " bytes, cut spans hold " + foundBytes + " and the caches' runs " + counted.runBytes();
         }
         return null;
     }

@@ -325,33 +325,27 @@ final class PageCache {
         WORD.setRelease(words, STATE, 0L);
     }
 
-    /** The run's pages in bytes (free, held by this cache). Read racily. */
-    long runBytes() {
-        return words[PAGES] << SizeClasses.PAGE_SHIFT;
+    /**
+     * What page caches count, one cache's or several summed ({@link #plus}): spans cut, cut spans
+     * freed without a lock, and the cut spans those leave live with their bytes and requested
+     * bytes (signed, see {@link #LIVE_SPANS}); the bytes and number of runs held.
+     */
+    record Counts(long allocations, long frees, long liveSpans, long liveBytes, long liveRequestedBytes, long runBytes,
+            long runs) {
+
+        static final Counts NONE = new Counts(0, 0, 0, 0, 0, 0, 0);
+
+        Counts plus(Counts o) {
+            return new Counts(allocations + o.allocations, frees + o.frees, liveSpans + o.liveSpans, liveBytes + o.liveBytes,
+                    liveRequestedBytes + o.liveRequestedBytes, runBytes + o.runBytes, runs + o.runs);
+        }
     }
 
-    boolean holdsRun() {
-        return arena != null;
-    }
-
-    long allocations() {
-        return words[ALLOCATIONS];
-    }
-
-    long frees() {
-        return words[FREES];
-    }
-
-    long liveSpans() {
-        return words[LIVE_SPANS];
-    }
-
-    long liveBytes() {
-        return words[LIVE_BYTES];
-    }
-
-    long liveRequestedBytes() {
-        return words[LIVE_REQUESTED];
+    /** This cache's {@link Counts}, read racily (exact at rest). */
+    Counts counts() {
+        long[] w = words;
+        return new Counts(w[ALLOCATIONS], w[FREES], w[LIVE_SPANS], w[LIVE_BYTES], w[LIVE_REQUESTED], w[PAGES] << SizeClasses.PAGE_SHIFT,
+                arena != null ? 1 : 0);
     }
 
     /** Whether the run, if any, is well formed (its tags, its length, no span entry at its start); the problem, or null. At rest. */

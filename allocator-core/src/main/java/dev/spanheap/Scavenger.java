@@ -126,7 +126,7 @@ final class Scavenger implements Runnable {
         synchronized (passLock) {
             heap.addressRange().refreshCoarseClock();
             heap.reclaimDeadCaches();
-            heap.cacheRegistry().takeBackIdlePageCacheRuns();
+            heap.cacheRegistry().takeBackPageCacheRuns(true);
             CentralLists centrals = heap.centralLists();
             // Spare empty spans serve slot traffic between caches and central lists; once that
             // traffic has stopped for a whole period, they are just free memory: give them back.

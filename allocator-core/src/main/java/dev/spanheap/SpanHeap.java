@@ -228,7 +228,7 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
             // other threads' page caches hold runs, and each class may keep an empty spare span.
             flushCurrentThreadCache();
             reclaimDeadCaches();
-            registry.takeBackPageCacheRuns();
+            registry.takeBackPageCacheRuns(false);
             centrals.releaseEmptySpans();
         }
         try {
@@ -474,7 +474,7 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
     public long releaseFreeMemory() {
         checkOpen("releaseFreeMemory");
         flushReachableCaches();
-        registry.takeBackPageCacheRuns();
+        registry.takeBackPageCacheRuns(false);
         long released = 0;
         for (PageHeap heap : pageHeaps) {
             released += heap.releaser.releaseAllFreeAndAwaitScavenger();

@@ -45,23 +45,17 @@ final class ThreadCacheRegistry {
     /** Counters of reclaimed caches, per class. Guarded by the lock. */
     private final long[] retiredPops = new long[SizeClasses.CLASS_COUNT];
     private final long[] retiredFrees = new long[SizeClasses.CLASS_COUNT];
-    /** The page-cache counts of reclaimed caches ({@link Snapshot}'s order; their runs were given back). */
-    private final long[] retiredPageCaches = new long[PAGE_CACHE_COUNTS];
+    /** The page-cache counts of reclaimed caches (their runs were given back). Guarded by the lock. */
+    private PageCache.Counts retiredPageCaches = PageCache.Counts.NONE;
     private boolean closed;
 
     /**
      * What the caches hold and have counted, per class, read under the lock (other threads'
      * counters racily: exact at rest).
      */
-    /**
-     * Per class: slots cached, pops and frees; the page caches' counts summed ({@link #PAGE_CACHE_COUNTS}
-     * of them, in {@link PageCache}'s order: allocations, frees, live spans, live bytes, live
-     * requested bytes, bytes in runs, runs); and the number of caches.
-     */
-    record Snapshot(long[] cachedSlots, long[] pops, long[] frees, long[] pageCaches, int caches) {
+    /** Per class: slots cached, pops and frees; the page caches' counts summed; and the number of caches. */
+    record Snapshot(long[] cachedSlots, long[] pops, long[] frees, PageCache.Counts pageCaches, int caches) {
     }
-
-    static final int PAGE_CACHE_COUNTS = 7;
 
     /** Pages of each owned cache's page cache ({@link SpanHeapConfig#pageCacheBytes}); 0 when off. */
     private final int pageCachePages;
@@ -164,7 +158,9 @@ final class ThreadCacheRegistry {
                     retiredPops[c] += cache.pops(c);
                     retiredFrees[c] += cache.frees(c);
                 }
-                addPageCacheCounts(retiredPageCaches, cache.pageCache);
+                if (cache.pageCache != null) {
+                    retiredPageCaches = retiredPageCaches.plus(cache.pageCache.counts());
+                }
                 ownedCaches.remove(i);
                 cachesPerShard[cache.shard]--;
                 int index = (int) cache.owner.threadId() & INDEX_MASK;
@@ -192,28 +188,20 @@ final class ThreadCacheRegistry {
     }
 
     /**
-     * Takes back to their page heaps the page-cache runs not used since the last call
-     * ({@link PageCache#takeBackIfIdle}): one scavenger pass's share of memory return.
+     * Takes back to their page heaps the page-cache runs whose owners are not working on them at
+     * this moment: every one (an explicit release, a failed allocation), or {@code idleOnly} those
+     * not used since the last such call ({@link PageCache#takeBackIfIdle}: a scavenger pass).
      */
-    void takeBackIdlePageCacheRuns() {
+    void takeBackPageCacheRuns(boolean idleOnly) {
         lock.lock();
         try {
             for (ThreadCache cache : ownedCaches) {
-                if (cache.pageCache != null) {
-                    cache.pageCache.takeBackIfIdle();
+                if (cache.pageCache == null) {
+                    continue;
                 }
-            }
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    /** Takes back every page-cache run whose owner is not working on it at this moment (an explicit release, a failed allocation). */
-    void takeBackPageCacheRuns() {
-        lock.lock();
-        try {
-            for (ThreadCache cache : ownedCaches) {
-                if (cache.pageCache != null) {
+                if (idleOnly) {
+                    cache.pageCache.takeBackIfIdle();
+                } else {
                     cache.pageCache.takeBack();
                 }
             }
@@ -264,29 +252,18 @@ final class ThreadCacheRegistry {
         long[] cachedSlots = new long[SizeClasses.CLASS_COUNT];
         long[] pops = retiredPops.clone();
         long[] frees = retiredFrees.clone();
-        long[] pageCaches = retiredPageCaches.clone();
+        PageCache.Counts pageCaches = retiredPageCaches;
         for (ThreadCache cache : all) {
             for (int c = 1; c < SizeClasses.CLASS_COUNT; c++) {
                 cachedSlots[c] += cache.count(c) + cache.remoteHeld(c);
                 pops[c] += cache.pops(c);
                 frees[c] += cache.frees(c);
             }
-            addPageCacheCounts(pageCaches, cache.pageCache);
+            if (cache.pageCache != null) {
+                pageCaches = pageCaches.plus(cache.pageCache.counts());
+            }
         }
         return new Snapshot(cachedSlots, pops, frees, pageCaches, all.size());
-    }
-
-    /** Adds {@code pageCache}'s counts (none for a shared cache's null) to {@code sums}, in {@link Snapshot}'s order. */
-    private static void addPageCacheCounts(long[] sums, PageCache pageCache) {
-        if (pageCache != null) {
-            sums[0] += pageCache.allocations();
-            sums[1] += pageCache.frees();
-            sums[2] += pageCache.liveSpans();
-            sums[3] += pageCache.liveBytes();
-            sums[4] += pageCache.liveRequestedBytes();
-            sums[5] += pageCache.runBytes();
-            sums[6] += pageCache.holdsRun() ? 1 : 0;
-        }
     }
 
     /** Stops handing out caches and clears the table, so that the fast paths fall through to the closed check. */
