@@ -40,7 +40,8 @@ import java.util.List;
  * @param dedicatedBytes          bytes mapped for them
  * @param totalAllocations        allocations since creation
  * @param totalFrees              frees since creation
- * @param allocationsFromCache    small allocations served by a thread cache without help
+ * @param allocationsFromCache    allocations served by a thread cache without help: small slots, and
+ *                                large objects cut from its page cache's run
  * @param allocationsFromCentral  small allocations that refilled a cache from a central list's partial span
  * @param allocationsFromNewSpan  small allocations that needed a new span from the page heap
  * @param allocationsFromPageHeap large objects carved from free pages

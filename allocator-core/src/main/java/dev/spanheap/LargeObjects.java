@@ -44,13 +44,7 @@ final class LargeObjects {
         if (byteSize <= HeapArena.BYTES && pageCount + alignPages - 1 <= HeapArena.PAGES) {
             Span span = pageCache != null && alignPages == 1 ? pageCache.carve((int) pageCount, byteSize) : null;
             if (span == null) {
-                // The run did not fit: it goes back to its page heap's index first (with this
-                // allocation's lock hold when it is that heap's), so that the best fit sees its pages.
-                PageHeap heap = pageHeaps[shard];
-                if (pageCache != null && !pageCache.runIsOf(heap)) {
-                    pageCache.takeBack();
-                }
-                span = heap.allocateLarge(byteSize, (int) pageCount, (int) alignPages, pageCache);
+                span = pageHeaps[shard].allocateLarge(byteSize, (int) pageCount, (int) alignPages, pageCache);
             }
             if (pageCache != null) {
                 pageCache.allocated(span);

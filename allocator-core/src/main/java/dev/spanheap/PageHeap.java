@@ -214,11 +214,15 @@ final class PageHeap {
     }
 
     /**
-     * As {@link #allocateLarge(long, int, int)}, after taking back, in the same hold of the lock,
-     * the run of {@code returning} (the allocating thread's page cache, or null) if it is this
-     * heap's: a run that did not fit this allocation must not keep its pages from the best fit.
+     * As {@link #allocateLarge(long, int, int)}, after taking back the run of {@code returning}
+     * (the allocating thread's page cache, or null), which did not fit this allocation and must
+     * not keep its pages from the best fit: in the same hold of the lock when it is this heap's,
+     * else under its own heap's lock first.
      */
     Span allocateLarge(long requestedBytes, int pages, int alignPages, PageCache returning) {
+        if (returning != null && !returning.runIsOf(this)) {
+            returning.takeBack();
+        }
         Span span;
         acquire();
         try {
@@ -403,12 +407,11 @@ final class PageHeap {
     /**
      * Frees the large object at {@code address} as {@link #freeLarge} does, but lends its pages to
      * {@code cache}, the freeing thread's, as its new run instead of indexing them
-     * ({@link PageCache}); the run the cache held before comes back to its page heap's index, in
-     * this hold of the lock when it is this heap's, else under its own heap's lock after this one
-     * is dropped (never nested). False as {@link #freeLarge}.
+     * ({@link PageCache}); the run the cache held before, which {@link PageCache#mayLend} allows
+     * only from this heap, comes back to this heap's index in the same hold of the lock. False as
+     * {@link #freeLarge}.
      */
     boolean freeLargeIntoCache(HeapArena arena, Span span, long address, PageCache cache) {
-        long previous;
         acquire();
         try {
             if (!claimLarge(arena, span, address)) {
@@ -426,25 +429,22 @@ final class PageHeap {
             int local = (int) (span.firstPage - arena.firstPage);
             arena.spans[local] = null;
             pool(span);
+            long previous;
             try {
                 cache.balancePool(this);
                 previous = cache.replaceRun(arena, local, span.pages);
             } finally {
                 cache.leave();
             }
-            if (previous != 0 && range.arenas[PageCache.packedArena(previous)].owner == this) {
-                takeBackRunLocked(range.arenas[PageCache.packedArena(previous)], PageCache.packedLocal(previous),
-                        PageCache.packedPages(previous));
-                previous = 0;
+            if (previous != 0) {
+                HeapArena previousArena = range.arenas[PageCache.packedArena(previous)];
+                assert previousArena.owner == this : "mayLend lends only when the cache's run is this heap's";
+                takeBackRunLocked(previousArena, PageCache.packedLocal(previous), PageCache.packedPages(previous));
             }
+            return true;
         } finally {
             lock.unlock();
         }
-        if (previous != 0) {
-            HeapArena other = range.arenas[PageCache.packedArena(previous)];
-            other.owner.takeBackRun(other, PageCache.packedLocal(previous), PageCache.packedPages(previous));
-        }
-        return true;
     }
 
     /**

@@ -72,8 +72,9 @@ public final class SpanHeapConfig {
         this.profileSampleBytes = b.profileSampleBytesSet ? b.profileSampleBytes
                 : SharedHeap.profileSampleBytesFrom(System.getProperty(SharedHeap.PROFILE_SAMPLE_BYTES));
         this.reportLeaksOnClose = b.reportLeaksOnClose;
-        this.pageCacheBytes = b.pageCacheBytesSet ? b.pageCacheBytes
-                : SharedHeap.pageCacheBytesFrom(System.getProperty(SharedHeap.PAGE_CACHE_BYTES)) & ~(long) SizeClasses.PAGE_MASK;
+        // Whole pages, whichever of the builder and the property gives it.
+        this.pageCacheBytes = (b.pageCacheBytesSet ? b.pageCacheBytes
+                : SharedHeap.pageCacheBytesFrom(System.getProperty(SharedHeap.PAGE_CACHE_BYTES))) & ~(long) SizeClasses.PAGE_MASK;
     }
 
     /** A builder preset to the defaults. */
@@ -221,7 +222,7 @@ public final class SpanHeapConfig {
             if (bytes < 0 || bytes > MAX_PAGE_CACHE_BYTES) {
                 throw new IllegalArgumentException("pageCacheBytes must be between 0 and " + MAX_PAGE_CACHE_BYTES + ", was " + bytes);
             }
-            this.pageCacheBytes = bytes & ~(long) SizeClasses.PAGE_MASK;
+            this.pageCacheBytes = bytes;
             this.pageCacheBytesSet = true;
             return this;
         }
