@@ -124,8 +124,9 @@ final class HeapReport {
         line(out, "  live objects %d; allocations %d, frees %d", stats.liveObjects(), stats.totalAllocations(), stats.totalFrees());
         line(out, "  small allocations: %d from a thread cache, %d refilled from a partial span, %d needed a new span",
                 stats.allocationsFromCache(), stats.allocationsFromCentral(), stats.allocationsFromNewSpan());
-        line(out, "  large objects: %d live, %d carved from free pages; dedicated mappings: %d live, %s",
-                stats.largeObjects(), stats.allocationsFromPageHeap(), stats.dedicatedObjects(), bytes(stats.dedicatedBytes()));
+        line(out, "  large objects: %d live, %d carved from free pages (%d of them from page caches); dedicated mappings: %d live, %s",
+                stats.largeObjects(), stats.allocationsFromPageHeap(), stats.allocationsFromPageCache(), stats.dedicatedObjects(),
+                bytes(stats.dedicatedBytes()));
         line(out, "  arenas mapped %d (%d reservations); thread caches %d; double frees caught %d",
                 stats.arenas(), stats.arenaReservations(), stats.threadCaches(), stats.doubleFreesDetected());
         StackStats stack = stats.stack();

@@ -40,11 +40,11 @@ import java.util.List;
  * @param dedicatedBytes          bytes mapped for them
  * @param totalAllocations        allocations since creation
  * @param totalFrees              frees since creation
- * @param allocationsFromCache    allocations served by a thread cache without help: small slots, and
- *                                large objects cut from its page cache's run
+ * @param allocationsFromCache    small allocations served by a thread cache without help
  * @param allocationsFromCentral  small allocations that refilled a cache from a central list's partial span
  * @param allocationsFromNewSpan  small allocations that needed a new span from the page heap
- * @param allocationsFromPageHeap large objects carved from free pages
+ * @param allocationsFromPageHeap large objects carved from free pages, by a page heap or from a page cache's run
+ * @param allocationsFromPageCache the part of {@code allocationsFromPageHeap} cut from a thread's page cache, without a lock
  * @param arenaReservations       arenas mapped (each one a 64 MiB mmap)
  * @param threadCaches            thread caches in use (per platform thread, plus those shared by virtual threads)
  * @param doubleFreesDetected     double frees caught after the fact (default mode) and skipped
@@ -85,6 +85,7 @@ public record HeapStats(
         long allocationsFromCentral,
         long allocationsFromNewSpan,
         long allocationsFromPageHeap,
+        long allocationsFromPageCache,
         long arenaReservations,
         long threadCaches,
         long doubleFreesDetected,
@@ -161,6 +162,7 @@ public record HeapStats(
         private long allocationsFromCentral;
         private long allocationsFromNewSpan;
         private long allocationsFromPageHeap;
+        private long allocationsFromPageCache;
         private long arenaReservations;
         private long threadCaches;
         private long doubleFreesDetected;
@@ -314,6 +316,11 @@ public record HeapStats(
             return this;
         }
 
+        Builder allocationsFromPageCache(long value) {
+            this.allocationsFromPageCache = value;
+            return this;
+        }
+
         Builder arenaReservations(long value) {
             this.arenaReservations = value;
             return this;
@@ -350,7 +357,7 @@ public record HeapStats(
         }
 
         HeapStats build() {
-            return new HeapStats(liveObjects, allocatedBytes, reservedBytes, arenas, heldBytes, maxHeapBytes, spanBytes, freePageBytes, retainedFreeBytes, releasedBytes, releasedBytesTotal, residentEstimateBytes, cachedBytes, pageCacheBytes, freeSlotBytes, largestFreeRunBytes, freeRuns, smallSpans, largeObjects, largeObjectBytes, largeRequestedBytes, dedicatedObjects, dedicatedBytes, totalAllocations, totalFrees, allocationsFromCache, allocationsFromCentral, allocationsFromNewSpan, allocationsFromPageHeap, arenaReservations, threadCaches, doubleFreesDetected, sizeClasses, stack, releaseFailures, machine);
+            return new HeapStats(liveObjects, allocatedBytes, reservedBytes, arenas, heldBytes, maxHeapBytes, spanBytes, freePageBytes, retainedFreeBytes, releasedBytes, releasedBytesTotal, residentEstimateBytes, cachedBytes, pageCacheBytes, freeSlotBytes, largestFreeRunBytes, freeRuns, smallSpans, largeObjects, largeObjectBytes, largeRequestedBytes, dedicatedObjects, dedicatedBytes, totalAllocations, totalFrees, allocationsFromCache, allocationsFromCentral, allocationsFromNewSpan, allocationsFromPageHeap, allocationsFromPageCache, arenaReservations, threadCaches, doubleFreesDetected, sizeClasses, stack, releaseFailures, machine);
         }
     }
 }

@@ -60,7 +60,9 @@ class PageCacheTest {
             assertEquals(256 * KIB + 100 * KIB, stats.largeRequestedBytes());
             assertEquals(MIB, stats.heldBytes());
             assertEquals(3, stats.totalAllocations());
-            assertEquals(2, stats.allocationsFromCache(), "the two cuts");
+            assertEquals(2, stats.allocationsFromPageCache(), "the two cuts");
+            assertEquals(3, stats.allocationsFromPageHeap(), "the first from the page heap, the two cuts from the page cache");
+            assertEquals(0, stats.allocationsFromCache(), "no small allocation");
 
             // Stack order: each free ends where the run begins and merges back.
             heap.freeAddress(c);
@@ -71,7 +73,7 @@ class PageCacheTest {
             assertEquals(0, stats.liveObjects());
             assertEquals(3, stats.totalFrees());
             assertEquals(b, heap.allocateAddress(MIB), "the whole run cut again");
-            assertEquals(3, heap.stats().allocationsFromCache(), "a request of exactly the run's length is cut from it");
+            assertEquals(3, heap.stats().allocationsFromPageCache(), "a request of exactly the run's length is cut from it");
             assertEquals(0, heap.stats().pageCacheBytes());
             heap.verifyInvariants();
             heap.freeAddress(b);
@@ -233,7 +235,7 @@ class PageCacheTest {
             }
             assertEquals(1, structures.size(), "one span structure, taken from the pool and kept again");
             assertEquals(whole, heap.allocateAddress(256 * KIB), "the run is whole again");
-            assertEquals(51, heap.stats().allocationsFromCache());
+            assertEquals(51, heap.stats().allocationsFromPageCache());
             heap.verifyInvariants();
         }
     }
@@ -416,7 +418,7 @@ class PageCacheTest {
             assertEquals(0, stats.liveObjects(), stats.toString());
             assertEquals(allocations.get(), stats.totalAllocations());
             assertEquals(allocations.get(), stats.totalFrees());
-            assertTrue(stats.allocationsFromCache() > 1000, "cuts from page caches: " + stats.allocationsFromCache());
+            assertTrue(stats.allocationsFromPageCache() > 1000, "cuts from page caches: " + stats.allocationsFromPageCache());
             assertNotEquals(0, stats.heldBytes());
         }
     }
@@ -484,7 +486,7 @@ class PageCacheTest {
             HeapStats stats = heap.stats();
             assertEquals(0, stats.liveObjects(), stats.toString());
             assertEquals(stats.totalAllocations(), stats.totalFrees());
-            assertTrue(stats.allocationsFromCache() > threads * rounds * blocks / 2, "cut from page caches: " + stats.allocationsFromCache());
+            assertTrue(stats.allocationsFromPageCache() > threads * rounds * blocks / 2, "cut from page caches: " + stats.allocationsFromPageCache());
         }
     }
 

@@ -334,7 +334,8 @@ class HeapReportTest {
                                 + stats.allocationsFromCentral() + " refilled from a partial span, "
                                 + stats.allocationsFromNewSpan() + " needed a new span",
                         "  large objects: " + stats.largeObjects() + " live, " + stats.allocationsFromPageHeap()
-                                + " carved from free pages; dedicated mappings: " + stats.dedicatedObjects() + " live, "
+                                + " carved from free pages (" + stats.allocationsFromPageCache()
+                                + " of them from page caches); dedicated mappings: " + stats.dedicatedObjects() + " live, "
                                 + HeapReport.bytes(stats.dedicatedBytes()),
                         "  arenas mapped " + stats.arenas() + " (" + stats.arenaReservations() + " reservations); thread caches "
                                 + stats.threadCaches() + "; double frees caught " + stats.doubleFreesDetected(),
