@@ -25,7 +25,7 @@ final class HeapReport {
         HeapPageSnapshot snapshot = HeapPageSnapshot.take(heap);
         StringBuilder out = new StringBuilder(8 * 1024);
         render(heap.config(), stats, snapshot, out);
-        // The huge-page figure in stats may be a second old; a report reads it anew.
+        // The smaps figures in stats may be a second old; a report reads them anew.
         renderMachine(HeapStatsCollector.machineStats(heap, true), stats.maxHeapBytes(), heap.addressRange().hugePagesFromBytes, out);
         if (heap.config().profileSampleBytes() > 0) {
             renderProfile(heap.profile(), out);
@@ -211,6 +211,8 @@ final class HeapReport {
                 machine.transparentHugePages(), machine.hugePagesAdvised() ? "asks for them (MADV_HUGEPAGE)"
                         : hugePagesFromBytes != Long.MAX_VALUE ? "does not ask yet (from " + bytes(hugePagesFromBytes) + " held)" : "does not ask",
                 machine.hugePageBytes() < 0 ? "unknown (/proc/self/smaps unreadable)" : bytes(machine.hugePageBytes()));
+        line(out, "  resident, as the OS counts it (mincore over the heap's mappings): %s (held pages never written are not resident)",
+                bytes(machine.residentBytes()));
     }
 
     private static void memory(StringBuilder out, String label, long value, long held) {

@@ -129,13 +129,14 @@ final class HeapStatsCollector {
                 .build();
     }
 
-    /** The {@link MachineStats} of {@code heap}; {@code freshHugePages} reads smaps now instead of within the last second. */
-    static MachineStats machineStats(SpanHeap heap, boolean freshHugePages) {
+    /** The {@link MachineStats} of {@code heap}; {@code freshSmaps} reads smaps now instead of within the last second. */
+    static MachineStats machineStats(SpanHeap heap, boolean freshSmaps) {
         AddressRange range = heap.addressRange();
         SpanHeapConfig config = heap.config();
         CgroupMemoryLimit container = config.containerLimit();
+        ResidentGauge.Reading resident = heap.residentGauge().read(freshSmaps);
         return new MachineStats(range.requestedAddressSpaceBytes, range.addressSpaceBytes, config.maxHeapBytesSource(),
                 container == null ? Long.MAX_VALUE : container.bytes(), container == null ? "" : container.file(),
-                TransparentHugePages.mode().label, range.hugePages, heap.hugePageGauge().read(freshHugePages));
+                TransparentHugePages.mode().label, range.hugePages, resident.hugePageBytes(), resident.residentBytes());
     }
 }

@@ -19,6 +19,9 @@ package dev.spanheap;
  * @param hugePageBytes              bytes of the heap's arenas and dedicated mappings backed by huge
  *                                   pages (AnonHugePages in /proc/self/smaps), read at most once a
  *                                   second; -1 if unreadable
+ * @param residentBytes              bytes of the heap's arenas and dedicated mappings resident in memory, as
+ *                                   the OS counts them (mincore over each, read anew by every call). Below {@link HeapStats#residentEstimateBytes()} where held
+ *                                   pages were never written; the rest of the process's RSS is not the heap's
  */
 public record MachineStats(
         long requestedAddressSpaceBytes,
@@ -28,7 +31,8 @@ public record MachineStats(
         String containerLimitFile,
         String transparentHugePages,
         boolean hugePagesAdvised,
-        long hugePageBytes) {
+        long hugePageBytes,
+        long residentBytes) {
 
     /** Whether the OS refused the configured address space and the heap took a smaller range. */
     public boolean addressSpaceCutShort() {

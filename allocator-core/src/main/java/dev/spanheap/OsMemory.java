@@ -10,7 +10,7 @@ import java.lang.invoke.MethodHandle;
 import java.lang.invoke.VarHandle;
 
 /**
- * The operating system's virtual memory calls (mmap, munmap, madvise) as FFM downcalls; Go's
+ * The operating system's virtual memory calls (mmap, munmap, madvise, mincore) as FFM downcalls; Go's
  * {@code mem_linux.go}. Every call captures errno, and a failure becomes an exception whose
  * message names the call, its arguments and {@code strerror(errno)}.
  *
@@ -44,6 +44,8 @@ final class OsMemory {
             ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG));
     private static final MethodHandle MADVISE = downcall("madvise", FunctionDescriptor.of(ValueLayout.JAVA_INT,
             ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT));
+    private static final MethodHandle MINCORE = downcall("mincore", FunctionDescriptor.of(ValueLayout.JAVA_INT,
+            ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG));
     /** libc memset as a critical downcall: no thread-state transition, for clears of at most a large object. */
     private static final MethodHandle MEMSET = LINKER.downcallHandle(LINKER.defaultLookup().findOrThrow("memset"),
             FunctionDescriptor.of(ValueLayout.JAVA_LONG, ValueLayout.JAVA_LONG, ValueLayout.JAVA_INT, ValueLayout.JAVA_LONG),
@@ -183,6 +185,33 @@ final class OsMemory {
         } catch (Throwable t) {
             throw rethrow(t);
         }
+    }
+
+    /**
+     * The bytes of {@code [address, address + bytes)} (OS-page aligned, mapped) resident in memory,
+     * from mincore: one byte per OS page in {@code vector}, which must hold {@code bytes / OS_PAGE_SIZE}
+     * of them, whose bit 0 says resident. -1 if the kernel refuses (ENOMEM: part of the range is
+     * not mapped, as when a mapping is unmapped meanwhile).
+     */
+    static long residentBytes(long address, long bytes, MemorySegment vector) {
+        long pages = bytes / OS_PAGE_SIZE;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
+            if ((int) MINCORE.invokeExact(state, address, bytes, vector.address()) != 0) {
+                return -1;
+            }
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+        long resident = 0;
+        long i = 0;
+        for (; i + 8 <= pages; i += 8) {
+            resident += Long.bitCount(vector.get(ValueLayout.JAVA_LONG_UNALIGNED, i) & 0x0101010101010101L);
+        }
+        for (; i < pages; i++) {
+            resident += vector.get(ValueLayout.JAVA_BYTE, i) & 1;
+        }
+        return resident * OS_PAGE_SIZE;
     }
 
     private static RuntimeException rethrow(Throwable t) {

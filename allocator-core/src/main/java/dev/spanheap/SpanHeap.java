@@ -78,8 +78,8 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
     private final ThreadStacks stacks;
     /** The registered MXBean, or null (see {@link SpanHeapConfig#registerMXBean()}). */
     private final HeapBufferPool bufferPool;
-    /** How much of the heap is backed by huge pages, read lazily (see {@link HugePageGauge}). */
-    private final HugePageGauge hugePageGauge;
+    /** How much of the heap is resident and backed by huge pages, read lazily (see {@link ResidentGauge}). */
+    private final ResidentGauge residentGauge;
     /** This heap's place among those the JFR {@code HeapSummary} reports; left at {@link #close()}. */
     private final OpenHeaps.Entry openHeapsEntry;
     /** The sampled heap profile, or null when profiling is off ({@link SpanHeapConfig#profileSampleBytes()} 0). */
@@ -100,7 +100,7 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         this.pageInfo = range.pageInfo;
         range.pageInfoReplaced = info -> this.pageInfo = info;
         this.dedicated = new DedicatedMappings(range);
-        this.hugePageGauge = new HugePageGauge(range, dedicated);
+        this.residentGauge = new ResidentGauge(range, dedicated);
         this.memoryArena = Arena.ofShared();
         this.memory = MemorySegment.ofAddress(base).reinterpret(range.addressSpaceBytes, memoryArena, null);
         this.memoryScope = memory.scope();
@@ -647,8 +647,8 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         return stacks;
     }
 
-    HugePageGauge hugePageGauge() {
-        return hugePageGauge;
+    ResidentGauge residentGauge() {
+        return residentGauge;
     }
 
     /** The heap profile's sampler, or null when profiling is off. */

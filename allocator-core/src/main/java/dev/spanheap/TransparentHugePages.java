@@ -1,6 +1,5 @@
 package dev.spanheap;
 
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -71,50 +70,5 @@ final class TransparentHugePages {
             case "never" -> Mode.NEVER;
             default -> Mode.UNAVAILABLE;
         };
-    }
-
-    /**
-     * The {@code AnonHugePages} bytes of the mappings in {@code smaps} that lie inside one of the
-     * ranges {@code [starts[i], ends[i])} (the heap's mappings never straddle a range's edge).
-     * Returns -1 if the file cannot be read. Its cost grows with the process's mappings and
-     * resident memory (the kernel walks their page tables to write the file), hence
-     * {@link HugePageGauge}'s caching.
-     */
-    static long anonHugePageBytes(Path smaps, long[] starts, long[] ends) {
-        long total = 0;
-        boolean inside = false;
-        try (BufferedReader in = Files.newBufferedReader(smaps)) {
-            String line;
-            while ((line = in.readLine()) != null) {
-                int dash = line.indexOf('-');
-                int space = line.indexOf(' ');
-                if (dash > 0 && space > dash && isHex(line, 0, dash)) {
-                    long start = Long.parseUnsignedLong(line, 0, dash, 16);
-                    long end = Long.parseUnsignedLong(line, dash + 1, space, 16);
-                    inside = false;
-                    for (int i = 0; i < starts.length; i++) {
-                        if (Long.compareUnsigned(start, starts[i]) >= 0 && Long.compareUnsigned(end, ends[i]) <= 0) {
-                            inside = true;
-                            break;
-                        }
-                    }
-                } else if (inside && line.startsWith("AnonHugePages:")) {
-                    String kb = line.substring("AnonHugePages:".length()).trim();
-                    total += Long.parseLong(kb.substring(0, kb.indexOf(' '))) << 10;
-                }
-            }
-        } catch (IOException | RuntimeException e) {
-            return -1;
-        }
-        return total;
-    }
-
-    private static boolean isHex(String line, int from, int to) {
-        for (int i = from; i < to; i++) {
-            if (Character.digit(line.charAt(i), 16) < 0) {
-                return false;
-            }
-        }
-        return true;
     }
 }

@@ -115,27 +115,6 @@ class HugePagesTest {
         assertEquals(TransparentHugePages.Mode.UNAVAILABLE, TransparentHugePages.readMode(dir.resolve("missing")));
     }
 
-    @Test
-    void smapsCountsOnlyMappingsInsideTheRanges() throws IOException {
-        Path smaps = dir.resolve("smaps");
-        Files.writeString(smaps, """
-                7f0000000000-7f0004000000 rw-p 00000000 00:00 0
-                Size:              65536 kB
-                AnonHugePages:      4096 kB
-                7f0004000000-7f0008000000 ---p 00000000 00:00 0
-                AnonHugePages:         0 kB
-                7f1000000000-7f1000200000 rw-p 00000000 00:00 0 \s
-                AnonHugePages:      2048 kB
-                VmFlags: rd wr mr mw me ac hg
-                """);
-        long[] starts = {0x7f0000000000L};
-        long[] ends = {0x7f0010000000L};
-        assertEquals(4096L << 10, TransparentHugePages.anonHugePageBytes(smaps, starts, ends));
-        assertEquals(6144L << 10, TransparentHugePages.anonHugePageBytes(smaps, new long[] {0x7f0000000000L, 0x7f1000000000L},
-                new long[] {0x7f0010000000L, 0x7f1000200000L}));
-        assertEquals(-1, TransparentHugePages.anonHugePageBytes(dir.resolve("missing"), starts, ends));
-    }
-
     /** On this kernel: an advised heap whose memory is written gets huge pages (where the mode honours advice); one not advised does not in madvise mode. */
     @Test
     void thisMachineBacksAnAdvisedHeapWithHugePages() {
@@ -146,7 +125,7 @@ class HugePagesTest {
                     .hugePages(advised).hugePagesFrom(0).scavengerEnabled(false).build())) {
                 MemorySegment block = heap.allocate(16L << 20, TransparentHugePages.HUGE_PAGE_BYTES);
                 block.fill((byte) 7);
-                long huge = heap.hugePageGauge().read(true);
+                long huge = heap.residentGauge().read(true).hugePageBytes();
                 MachineStats machine = heap.stats().machine();
                 assertEquals(mode.label, machine.transparentHugePages());
                 assertEquals(advised && mode.honoursAdvice(), machine.hugePagesAdvised());
@@ -181,14 +160,14 @@ class HugePagesTest {
             assertTrue(heap.report().contains(mode.honoursAdvice()
                     ? "heap does not ask yet (from 32.0 MiB held)" : "heap does not ask;"), heap.report());
             if (mode == TransparentHugePages.Mode.MADVISE) {
-                assertEquals(0, heap.hugePageGauge().read(true));
+                assertEquals(0, heap.residentGauge().read(true).hugePageBytes());
             }
             MemorySegment more = heap.allocate(16L << 20, TransparentHugePages.HUGE_PAGE_BYTES);
             assertEquals(32L << 20, heap.stats().heldBytes());
             assertEquals(mode.honoursAdvice(), heap.stats().machine().hugePagesAdvised(), "32 MiB held: the threshold reached");
             more.fill((byte) 2);
             if (mode == TransparentHugePages.Mode.MADVISE) {
-                assertTrue(heap.hugePageGauge().read(true) > 0, "the first arena, advised at the threshold, has no huge page");
+                assertTrue(heap.residentGauge().read(true).hugePageBytes() > 0, "the first arena, advised at the threshold, has no huge page");
             }
             heap.free(small);
             heap.free(more);

@@ -61,7 +61,7 @@ class SpanHeapConfigTest {
     }
 
     private static MachineStats machine(long requested, long reserved) {
-        return new MachineStats(requested, reserved, HeapLimitSource.NONE, Long.MAX_VALUE, "", "never", false, -1);
+        return new MachineStats(requested, reserved, HeapLimitSource.NONE, Long.MAX_VALUE, "", "never", false, -1, 0);
     }
 
     private static void refused(String mention, Runnable call) {

@@ -449,37 +449,41 @@ class HeapReportTest {
     @Test
     void machineSectionSaysWhenTheRangeWasCutShort() {
         MachineStats cut = new MachineStats(8L << 30, 2L << 30, HeapLimitSource.CGROUP_V2, 3L << 30, "/sys/fs/cgroup/memory.max",
-                "madvise", true, 0);
+                "madvise", true, 0, 3L << 20);
         assertEquals("\nMachine\n"
                 + "  address space: 2.00 GiB reserved of 8.00 GiB asked for (the OS refused more: an address-space limit);"
                 + " arenas beyond it cannot be mapped\n"
                 + "  maxHeapBytes: 2.25 GiB, from the cgroup v2 memory limit;"
                 + " container limit 3.00 GiB (/sys/fs/cgroup/memory.max)\n"
-                + "  transparent huge pages: mode madvise, heap asks for them (MADV_HUGEPAGE); backed by huge pages: 0 B\n",
+                + "  transparent huge pages: mode madvise, heap asks for them (MADV_HUGEPAGE); backed by huge pages: 0 B\n"
+                + "  resident, as the OS counts it (mincore over the heap's mappings): 3.00 MiB (held pages never written are not resident)\n",
                 machine(cut, 9L << 28));
     }
 
     /** Each limit source has its words; a container file read without a limit says none; unreadable smaps says unknown. */
     @Test
     void machineSectionNamesEachLimitSource() {
-        MachineStats full = new MachineStats(1L << 30, 1L << 30, HeapLimitSource.CONFIG, Long.MAX_VALUE, "", "never", false, -1);
+        MachineStats full = new MachineStats(1L << 30, 1L << 30, HeapLimitSource.CONFIG, Long.MAX_VALUE, "", "never", false, -1, 0);
         assertEquals("\nMachine\n"
                 + "  address space: 1.00 GiB reserved\n"
                 + "  maxHeapBytes: none, from the configuration\n"
                 + "  transparent huge pages: mode never, heap does not ask;"
-                + " backed by huge pages: unknown (/proc/self/smaps unreadable)\n",
+                + " backed by huge pages: unknown (/proc/self/smaps unreadable)\n"
+                + "  resident, as the OS counts it (mincore over the heap's mappings): 0 B (held pages never written are not resident)\n",
                 machine(full, Long.MAX_VALUE));
         MachineStats noLimit = new MachineStats(1L << 30, 1L << 30, HeapLimitSource.NONE, Long.MAX_VALUE,
-                "/sys/fs/cgroup/memory.max: max", "always", true, 4L << 20);
+                "/sys/fs/cgroup/memory.max: max", "always", true, 4L << 20, 6L << 20);
         List<String> lines = machine(noLimit, Long.MAX_VALUE).lines().toList();
         assertEquals("  maxHeapBytes: none, from nowhere (not set, no container limit); container limit none"
                 + " (/sys/fs/cgroup/memory.max: max)", lines.get(3));
         assertEquals("  transparent huge pages: mode always, heap asks for them (MADV_HUGEPAGE); backed by huge pages: 4.00 MiB",
                 lines.get(4));
+        assertEquals("  resident, as the OS counts it (mincore over the heap's mappings): 6.00 MiB (held pages never written are not resident)",
+                lines.get(5));
         java.util.Map<HeapLimitSource, String> words = java.util.Map.of(HeapLimitSource.PROPERTY, "-Dspanheap.maxHeapBytes",
                 HeapLimitSource.CGROUP_V1, "the cgroup v1 memory limit", HeapLimitSource.CGROUP_V2, "the cgroup v2 memory limit");
         words.forEach((source, said) -> {
-            MachineStats from = new MachineStats(1L << 30, 1L << 30, source, Long.MAX_VALUE, "", "never", false, 0);
+            MachineStats from = new MachineStats(1L << 30, 1L << 30, source, Long.MAX_VALUE, "", "never", false, 0, 0);
             assertEquals("  maxHeapBytes: 64.0 MiB, from " + said, machine(from, 64L << 20).lines().toList().get(3));
         });
         assertEquals("", machine(null, Long.MAX_VALUE), "no section without machine figures");

@@ -91,6 +91,7 @@ public class LargeObjectBenchmark {
         int threads;
         long liveBytes;
         long heldBeforeFree = -1;
+        long residentBeforeFree = -1;
         int pending;
 
         @Setup(Level.Trial)
@@ -105,13 +106,14 @@ public class LargeObjectBenchmark {
             liveBytes += live;
             if (--pending == 0) {
                 heldBeforeFree = allocator.heldBytes();
+                residentBeforeFree = allocator.residentBytes();
             }
         }
 
         synchronized void threadFreed(RawAllocator allocator) {
             if (pending == 0 && workload.contains("window")) {
                 pending = -1;
-                memory.finish(workload, allocator, threads, liveBytes, heldBeforeFree, allocator.heldBytes());
+                memory.finish(workload, allocator, threads, liveBytes, heldBeforeFree, residentBeforeFree, allocator.heldBytes());
             }
         }
     }

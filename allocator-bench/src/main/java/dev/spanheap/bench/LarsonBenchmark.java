@@ -84,6 +84,7 @@ public class LarsonBenchmark {
         public void drain() {
             long live = 0;
             long heldBefore = allocator.heldBytes();
+            long residentBefore = allocator.residentBytes();
             for (int i = 0; i < held.length(); i++) {
                 live += liveBytes(held.get(i));
             }
@@ -96,7 +97,7 @@ public class LarsonBenchmark {
             for (int i = 0; i < POOL_SETS; i++) {
                 freeSet(allocator, parked.get(i));
             }
-            memory.finish("larson", allocator, threads, live, heldBefore, allocator.heldBytes());
+            memory.finish("larson", allocator, threads, live, heldBefore, residentBefore, allocator.heldBytes());
             state.release();
         }
     }

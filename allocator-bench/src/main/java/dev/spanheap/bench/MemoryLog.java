@@ -31,10 +31,12 @@ public final class MemoryLog {
 
     /**
      * Records the trial. {@code liveBytes} is what the workload asked for and still holds;
-     * {@code heldBeforeFree}/{@code heldAfterFree} come from the allocator's own accounting (-1 if none).
+     * {@code heldBeforeFree}/{@code heldAfterFree} come from the allocator's own accounting (-1 if none),
+     * {@code residentBeforeFree} from {@link RawAllocator#residentBytes} (-1 if it cannot say): the
+     * part of the process's RSS that is the allocator's own mappings.
      */
     public void finish(String workload, RawAllocator allocator, int threads, long liveBytes,
-                       long heldBeforeFree, long heldAfterFree) {
+                       long heldBeforeFree, long residentBeforeFree, long heldAfterFree) {
         String file = System.getProperty(PROPERTY);
         if (file == null) {
             return;
@@ -50,6 +52,7 @@ public final class MemoryLog {
         line.put("liveBytesAtEnd", liveBytes);
         line.put("heldBytesBeforeFree", heldBeforeFree);
         line.put("heldBytesAfterFree", heldAfterFree);
+        line.put("allocatorResidentBytesBeforeFree", residentBeforeFree);
         try {
             Files.writeString(Path.of(file), ToolJson.write(line) + "\n", StandardCharsets.UTF_8,
                     StandardOpenOption.CREATE, StandardOpenOption.APPEND);

@@ -36,6 +36,14 @@ public interface RawAllocator extends AutoCloseable {
      */
     long heldBytes();
 
+    /**
+     * Bytes of the allocator's own mappings resident in memory, as the OS counts them, or -1 when
+     * it cannot say (the natives share their mappings with the JVM's own mallocs).
+     */
+    default long residentBytes() {
+        return -1;
+    }
+
     @Override
     default void close() {
     }
@@ -76,6 +84,7 @@ public interface RawAllocator extends AutoCloseable {
         @Override public long allocate(long size) { return heap.allocateAddress(size); }
         @Override public void free(long address) { heap.freeAddress(address); }
         @Override public long heldBytes() { return heap.stats().heldBytes(); }
+        @Override public long residentBytes() { return heap.stats().machine().residentBytes(); }
         @Override public void close() { heap.close(); }
 
         public SpanHeap heap() { return heap; }

@@ -63,13 +63,14 @@ public class XmallocTestBenchmark {
     @TearDown
     public void drain() {
         long heldBefore = allocator.heldBytes();
+        long residentBefore = allocator.residentBytes();
         long live = (long) full.size() * BATCH * BLOCK_SIZE;
         for (long slot = full.poll(-1); slot >= 0; slot = full.poll(-1)) {
             for (long address : batches[(int) slot]) {
                 allocator.free(address);
             }
         }
-        memory.finish("xmalloc-test", allocator, 2, live, heldBefore, allocator.heldBytes());
+        memory.finish("xmalloc-test", allocator, 2, live, heldBefore, residentBefore, allocator.heldBytes());
         state.release();
     }
 
