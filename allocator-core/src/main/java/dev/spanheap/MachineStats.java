@@ -20,7 +20,8 @@ package dev.spanheap;
  *                                   pages (AnonHugePages in /proc/self/smaps), read at most once a
  *                                   second; -1 if unreadable
  * @param residentBytes              bytes of the heap's arenas and dedicated mappings resident in memory, as
- *                                   the OS counts them (mincore over each, read anew by every call). Below {@link HeapStats#residentEstimateBytes()} where held
+ *                                   the OS counts them (mincore over each), read with {@code hugePageBytes}
+ *                                   ({@link SpanHeap#residentBytes()} reads it now). Below {@link HeapStats#residentEstimateBytes()} where held
  *                                   pages were never written; the rest of the process's RSS is not the heap's
  */
 public record MachineStats(

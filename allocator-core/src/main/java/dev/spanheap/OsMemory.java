@@ -188,13 +188,20 @@ final class OsMemory {
     }
 
     /**
-     * The bytes of {@code [address, address + bytes)} (OS-page aligned, mapped) resident in memory,
-     * from mincore: one byte per OS page in {@code vector}, which must hold {@code bytes / OS_PAGE_SIZE}
-     * of them, whose bit 0 says resident. -1 if the kernel refuses (ENOMEM: part of the range is
-     * not mapped, as when a mapping is unmapped meanwhile).
+     * The bytes of {@code [address, address + bytes)} ({@code address} OS-page aligned) resident in
+     * memory, from mincore: the kernel writes one byte per OS page of the range into {@code vector},
+     * bit 0 set when resident. -1 if the kernel refuses (ENOMEM: part of the range is not mapped,
+     * as when a mapping is unmapped meanwhile).
+     *
+     * @throws IllegalArgumentException if {@code vector} is shorter than the range's pages (the
+     *                                  kernel would write past it)
      */
     static long residentBytes(long address, long bytes, MemorySegment vector) {
-        long pages = bytes / OS_PAGE_SIZE;
+        long pages = (bytes + OS_PAGE_SIZE - 1) / OS_PAGE_SIZE;
+        if (vector.byteSize() < pages) {
+            throw new IllegalArgumentException("mincore of " + bytes + " bytes needs a vector of " + pages
+                    + " bytes, got " + vector.byteSize());
+        }
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment state = arena.allocate(CAPTURE_LAYOUT);
             if ((int) MINCORE.invokeExact(state, address, bytes, vector.address()) != 0) {

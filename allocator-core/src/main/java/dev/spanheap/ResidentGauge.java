@@ -11,18 +11,19 @@ import java.nio.file.Path;
  * How much of one heap's memory the OS really has resident, and how much of it is backed by
  * transparent huge pages: mincore over the heap's mapped arenas and dedicated mappings (exact,
  * page by page, whatever the kernel merged their mappings with), and the {@code AnonHugePages} of
- * those mappings in {@code /proc/self/smaps}. mincore is read on every call: it walks only the
- * heap's own page tables, one call per arena. smaps is read at most once per {@link #MAX_AGE_NANOS}
- * (to write that file the kernel walks the page tables of every mapping of the process, far more
- * work than the rest of {@link SpanHeap#stats()}, which tests call after every step), or at once
- * on request ({@link SpanHeap#report()}). The measured figure is the check on the held estimate
+ * those mappings in {@code /proc/self/smaps}. Both are read at most once per {@link #MAX_AGE_NANOS},
+ * or at once on request ({@link SpanHeap#report()}, {@link SpanHeap#residentBytes()} for mincore
+ * alone): to write smaps the kernel walks the page tables of every mapping of the process, and
+ * mincore walks the heap's own, one system call per mapped arena; both are far more work than the
+ * rest of {@link SpanHeap#stats()}, which tests call after every step. The measured figure is the check on the held estimate
  * ({@link HeapStats#residentEstimateBytes()}): only written pages are resident, so it is lower
  * wherever held pages were never written (a large block of which only the start is touched), and
  * the difference from the process's RSS is what the JVM and everything else hold. No Go
  * counterpart: Go reports resident memory through {@code /proc} too, outside the runtime.
  *
- * <p>Synchronization: {@link #read} is synchronized; the huge-page figure it returns may be up to
- * {@link #MAX_AGE_NANOS} old.
+ * <p>Synchronization: {@link #read} is synchronized; the figures it returns may be up to
+ * {@link #MAX_AGE_NANOS} old. {@link #residentNow} needs no lock (mincore of a mapping unmapped
+ * meanwhile counts 0).
  */
 final class ResidentGauge {
 
@@ -35,9 +36,9 @@ final class ResidentGauge {
 
     private final AddressRange range;
     private final DedicatedMappings dedicated;
+    /** Guarded by this; null = never read. */
+    private Reading last;
     /** Guarded by this. */
-    private long lastHugePageBytes = -1;
-    /** Guarded by this; 0 = never read. */
     private long lastReadNanos;
 
     ResidentGauge(AddressRange range, DedicatedMappings dedicated) {
@@ -46,28 +47,34 @@ final class ResidentGauge {
     }
 
     /**
-     * The heap's resident bytes, read now, and its huge-page bytes, read now if {@code fresh} or
-     * the last read of smaps is older than {@link #MAX_AGE_NANOS}.
+     * The heap's resident and huge-page bytes, read now if {@code fresh} or the last read is older
+     * than {@link #MAX_AGE_NANOS}.
      */
     synchronized Reading read(boolean fresh) {
-        long[][] ranges = dedicated.ranges();
         long now = System.nanoTime();
-        if (fresh || lastReadNanos == 0 || now - lastReadNanos >= MAX_AGE_NANOS) {
+        if (fresh || last == null || now - lastReadNanos >= MAX_AGE_NANOS) {
+            long[][] ranges = dedicated.ranges();
             long[] starts = new long[ranges[0].length + 1];
             long[] ends = new long[starts.length];
             starts[0] = range.base;
             ends[0] = range.base + range.addressSpaceBytes;
             System.arraycopy(ranges[0], 0, starts, 1, ranges[0].length);
             System.arraycopy(ranges[1], 0, ends, 1, ranges[1].length);
-            lastHugePageBytes = anonHugePageBytes(SMAPS, starts, ends);
+            last = new Reading(residentBytes(ranges), anonHugePageBytes(SMAPS, starts, ends));
             lastReadNanos = System.nanoTime();
         }
-        return new Reading(residentBytes(ranges), lastHugePageBytes);
+        return last;
+    }
+
+    /** The heap's resident bytes, read now (mincore only, no smaps). */
+    long residentNow() {
+        return residentBytes(dedicated.ranges());
     }
 
     /**
      * The resident bytes of the mapped arenas and of the dedicated mappings {@code ranges} (as
-     * {@link DedicatedMappings#ranges}), by mincore; a mapping unmapped meanwhile counts 0.
+     * {@link DedicatedMappings#ranges}), by mincore an arena's length at a time; a mapping
+     * unmapped meanwhile counts 0.
      */
     private long residentBytes(long[][] ranges) {
         long resident = 0;
@@ -75,14 +82,24 @@ final class ResidentGauge {
             MemorySegment vector = arena.allocate(HeapArena.BYTES / OsMemory.OS_PAGE_SIZE);
             for (int i = 0; i < range.arenas.length; i++) {
                 if (range.arenas[i] != null) {
-                    resident += Math.max(0, OsMemory.residentBytes(range.base + ((long) i << HeapArena.SHIFT), HeapArena.BYTES, vector));
+                    resident += residentIn(range.base + ((long) i << HeapArena.SHIFT), HeapArena.BYTES, vector);
                 }
             }
             for (int i = 0; i < ranges[0].length; i++) {
-                long bytes = ranges[1][i] - ranges[0][i];
-                MemorySegment big = bytes <= HeapArena.BYTES ? vector : arena.allocate(bytes / OsMemory.OS_PAGE_SIZE);
-                resident += Math.max(0, OsMemory.residentBytes(ranges[0][i], bytes, big));
+                resident += residentIn(ranges[0][i], ranges[1][i] - ranges[0][i], vector);
             }
+        }
+        return resident;
+    }
+
+    private static long residentIn(long start, long bytes, MemorySegment vector) {
+        long resident = 0;
+        for (long at = 0; at < bytes; at += HeapArena.BYTES) {
+            long found = OsMemory.residentBytes(start + at, Math.min(HeapArena.BYTES, bytes - at), vector);
+            if (found < 0) {
+                return 0;
+            }
+            resident += found;
         }
         return resident;
     }

@@ -495,6 +495,17 @@ public final class SpanHeap implements SegmentAllocator, AutoCloseable {
         return HeapReport.render(this, stats());
     }
 
+    /**
+     * The bytes of this heap's memory resident now, as the OS counts them: mincore over its mapped
+     * arenas and dedicated mappings (one system call per arena). Lower than
+     * {@link HeapStats#residentEstimateBytes()} wherever held pages were never written; what the
+     * process's RSS has beyond it is not this heap's. {@code stats().machine().residentBytes()}
+     * is the same figure up to a second old.
+     */
+    public long residentBytes() {
+        return residentGauge.residentNow();
+    }
+
     /** Writes a self-contained SVG picture of every arena's pages, coloured by state, to {@code path}. */
     public void heapMap(java.nio.file.Path path) {
         checkOpen("heapMap");

@@ -84,7 +84,7 @@ public interface RawAllocator extends AutoCloseable {
         @Override public long allocate(long size) { return heap.allocateAddress(size); }
         @Override public void free(long address) { heap.freeAddress(address); }
         @Override public long heldBytes() { return heap.stats().heldBytes(); }
-        @Override public long residentBytes() { return heap.stats().machine().residentBytes(); }
+        @Override public long residentBytes() { return heap.residentBytes(); }
         @Override public void close() { heap.close(); }
 
         public SpanHeap heap() { return heap; }
