@@ -263,6 +263,37 @@ class PageCacheTest {
         }
     }
 
+    /**
+     * A free in stack order that meets another thread taking the cache's run back (holding its
+     * try-lock, played here by the test) does not wait: the page heap indexes the pages instead of
+     * lending them, and the next such free lends them again.
+     */
+    @Test
+    void aStackOrderFreeThatMeetsATakerGoesToThePageHeapsIndex() {
+        try (SpanHeap heap = SpanHeap.create(config().build())) {
+            long a = heap.allocateAddress(256 * KIB);
+            PageCache cache = heap.cacheRegistry().ownCache().pageCache;
+            long retained = heap.stats().retainedFreeBytes();
+            assertTrue(cache.enter(), "nobody else holds it");
+            try {
+                heap.freeAddress(a);
+                HeapStats stats = heap.stats();
+                assertEquals(0, stats.pageCacheBytes(), "not lent while the cache is held: " + stats);
+                assertEquals(retained + 256 * KIB, stats.retainedFreeBytes(), "indexed as free pages: " + stats);
+                assertEquals(0, stats.liveObjects());
+                IllegalArgumentException twice = assertThrows(IllegalArgumentException.class, () -> heap.freeAddress(a));
+                assertTrue(twice.getMessage().contains(Long.toHexString(a)), twice.getMessage());
+            } finally {
+                cache.leave();
+            }
+            heap.verifyInvariants();
+            long b = heap.allocateAddress(256 * KIB);
+            heap.freeAddress(b);
+            assertEquals(256 * KIB, heap.stats().pageCacheBytes(), "lent again once the cache is free");
+            heap.verifyInvariants();
+        }
+    }
+
     @Test
     void pageCacheBytesIsCheckedAndZeroTurnsPageCachesOff() {
         assertThrows(IllegalArgumentException.class, () -> SpanHeapConfig.builder().pageCacheBytes(-1));
