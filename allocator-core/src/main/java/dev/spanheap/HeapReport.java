@@ -25,7 +25,7 @@ final class HeapReport {
         HeapPageSnapshot snapshot = HeapPageSnapshot.take(heap);
         StringBuilder out = new StringBuilder(8 * 1024);
         render(heap.config(), stats, snapshot, out);
-        // The huge-page figure in stats may be a second old; a report reads it anew.
+        // The resident and huge-page figures in stats may be a second old; a report reads them anew.
         renderMachine(HeapStatsCollector.machineStats(heap, true), stats.maxHeapBytes(), heap.addressRange().hugePagesFromBytes, out);
         if (heap.config().profileSampleBytes() > 0) {
             renderProfile(heap.profile(), out);

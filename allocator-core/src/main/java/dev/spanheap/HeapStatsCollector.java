@@ -129,12 +129,12 @@ final class HeapStatsCollector {
                 .build();
     }
 
-    /** The {@link MachineStats} of {@code heap}; {@code freshSmaps} reads smaps now instead of within the last second. */
-    static MachineStats machineStats(SpanHeap heap, boolean freshSmaps) {
+    /** The {@link MachineStats} of {@code heap}; {@code fresh} reads mincore and smaps now instead of within the last second. */
+    static MachineStats machineStats(SpanHeap heap, boolean fresh) {
         AddressRange range = heap.addressRange();
         SpanHeapConfig config = heap.config();
         CgroupMemoryLimit container = config.containerLimit();
-        ResidentGauge.Reading resident = heap.residentGauge().read(freshSmaps);
+        ResidentGauge.Reading resident = heap.residentGauge().read(fresh);
         return new MachineStats(range.requestedAddressSpaceBytes, range.addressSpaceBytes, config.maxHeapBytesSource(),
                 container == null ? Long.MAX_VALUE : container.bytes(), container == null ? "" : container.file(),
                 TransparentHugePages.mode().label, range.hugePages, resident.hugePageBytes(), resident.residentBytes());

@@ -21,8 +21,9 @@ package dev.spanheap;
  *                                   second; -1 if unreadable
  * @param residentBytes              bytes of the heap's arenas and dedicated mappings resident in memory, as
  *                                   the OS counts them (mincore over each), read with {@code hugePageBytes}
- *                                   ({@link SpanHeap#residentBytes()} reads it now). Below {@link HeapStats#residentEstimateBytes()} where held
- *                                   pages were never written; the rest of the process's RSS is not the heap's
+ *                                   ({@link SpanHeap#residentBytes()} reads it now); below
+ *                                   {@link HeapStats#residentEstimateBytes()} where held pages were never
+ *                                   written; the rest of the process's RSS is not the heap's
  */
 public record MachineStats(
         long requestedAddressSpaceBytes,
