@@ -275,11 +275,7 @@ final class PageCache {
         HeapArena a = arena;
         int at = (int) words[LOCAL];
         int length = (int) words[PAGES];
-        if (a != null) {
-            arena = null;
-            words[LOCAL] = 0;
-            words[PAGES] = 0;
-        }
+        setRun(null, 0, 0);
         leave();
         if (a != null) {
             // The tags stay -length until the page heap clears them: the run is lent until then.
@@ -298,20 +294,19 @@ final class PageCache {
      * structures with {@code heap}'s; the caller holds {@code heap}'s lock. Owner thread.
      */
     void takeBackInto(PageHeap heap) {
-        HeapArena a = arena;
         if (!enter()) {
             return;
         }
         balancePool(heap);
+        // Read inside enter: a taker may have taken the run since the caller looked at it.
+        HeapArena a = arena;
         if (a == null || a.owner != heap) {
             leave();
             return;
         }
         int at = (int) words[LOCAL];
         int length = (int) words[PAGES];
-        arena = null;
-        words[LOCAL] = 0;
-        words[PAGES] = 0;
+        setRun(null, 0, 0);
         leave();
         heap.takeBackRunLocked(a, at, length);
     }

@@ -294,6 +294,37 @@ class PageCacheTest {
         }
     }
 
+    /**
+     * An owner whose next allocation does not fit its run (so the run goes back first, under the
+     * page heap's lock), against a thread taking every run back all the while: each run goes back
+     * once, whichever of the two gets it, and the heap stays exact.
+     */
+    @Test
+    void aRunThatDoesNotFitAndATakerRacingForItGoBackOnce() throws Exception {
+        try (SpanHeap heap = SpanHeap.create(config().build())) {
+            java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+            Thread taker = Thread.ofPlatform().start(() -> {
+                while (!done.get()) {
+                    heap.cacheRegistry().takeBackPageCacheRuns(false);
+                }
+            });
+            try {
+                for (int i = 0; i < 200_000; i++) {
+                    long whole = heap.allocateAddress(128 * KIB); // the whole run, if it is there
+                    long small = heap.allocateAddress(64 * KIB);
+                    heap.freeAddress(small); // stack order: a 64 KiB run
+                    heap.freeAddress(whole);
+                    heap.freeAddress(heap.allocateAddress(128 * KIB)); // does not fit: the run goes back first
+                }
+            } finally {
+                done.set(true);
+                taker.join();
+            }
+            heap.verifyInvariants();
+            assertEquals(0, heap.stats().liveObjects());
+        }
+    }
+
     @Test
     void pageCacheBytesIsCheckedAndZeroTurnsPageCachesOff() {
         assertThrows(IllegalArgumentException.class, () -> SpanHeapConfig.builder().pageCacheBytes(-1));
