@@ -17,8 +17,10 @@ import java.lang.invoke.VarHandle;
  * <p>Synchronization: the identity fields are written by {@link #init} under the owning page
  * heap's lock (span structures are pooled and reused there), or by the thread whose
  * {@link PageCache} cuts the span, before the span is published. The
- * slot fields of a small span are guarded by the lock of its class's {@link CentralList};
- * {@link #inUse} and {@link #needsZero} of a large span are guarded by the page heap lock. A
+ * slot fields of a small span are guarded by the lock of its class's {@link CentralList}. A large
+ * span's {@link #needsZero} and {@link #requestedBytes} are set with its identity fields, before it
+ * is published, and not changed after; its {@link #inUse} is cleared by {@link #claimFree} only,
+ * atomically, since a span cut by a page cache may be freed without a lock. A
  * lookup without a lock ({@link AddressRange#spanAt}) may see a structure being reused, so
  * every such lookup is checked again, by address, under the owning lock.
  */
@@ -72,7 +74,7 @@ final class Span {
     Span nextPartial;
     boolean inPartialList;
 
-    /** Whether some page of the span may hold non-zero bytes. Large spans: guarded by the heap lock. */
+    /** Whether some page of the span may hold non-zero bytes. Large spans: set before publication (see the class notes). */
     boolean needsZero;
     /**
      * False once freed (the structure then waits in a pool). Small spans: guarded by the page heap
@@ -85,7 +87,7 @@ final class Span {
      * not (its pages are among its lent pages). Set with the identity fields.
      */
     boolean carved;
-    /** Large spans: the bytes asked for (for fragmentation statistics). Guarded by the heap lock. */
+    /** Large spans: the bytes asked for (for fragmentation statistics). Set before publication (see the class notes). */
     long requestedBytes;
     /**
      * Live samples of the heap profile in this span ({@link HeapProfiler}); while it is above 0 a

@@ -50,10 +50,10 @@ final class ThreadCacheRegistry {
     private boolean closed;
 
     /**
-     * What the caches hold and have counted, per class, read under the lock (other threads'
-     * counters racily: exact at rest).
+     * What the caches hold and have counted, read under the lock (other threads' counters racily:
+     * exact at rest): per class, slots cached, pops and frees; the page caches' counts summed; and
+     * the number of caches.
      */
-    /** Per class: slots cached, pops and frees; the page caches' counts summed; and the number of caches. */
     record Snapshot(long[] cachedSlots, long[] pops, long[] frees, PageCache.Counts pageCaches, int caches) {
     }
 
